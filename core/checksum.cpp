@@ -1,0 +1,38 @@
+// CRC-32 over files read in large blocks.
+#include "core/checksum.h"
+
+#include <zlib.h>
+
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "core/error.h"
+
+namespace strike::core {
+
+namespace {
+std::string format_crc(uLong crc) {
+  char buffer[20];
+  std::snprintf(buffer, sizeof(buffer), "crc32:%08lx", static_cast<unsigned long>(crc));
+  return buffer;
+}
+}  // namespace
+
+std::string file_checksum(const std::string& path) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) throw Error("cannot open file to checksum it", path, "check that it exists and is readable");
+  std::vector<unsigned char> buffer(4 << 20);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  size_t n;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
+  if (std::ferror(file.get())) throw Error("read error while checksumming", path);
+  return format_crc(crc);
+}
+
+std::string text_checksum(const std::string& text) {
+  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()));
+  return format_crc(crc);
+}
+
+}  // namespace strike::core

@@ -1,0 +1,30 @@
+// The one place where LibTorch 1.13 (Debian, CI) and 2.x (CUDA machines) differ for strike.
+#pragma once
+#include <ATen/autocast_mode.h>
+#include <torch/torch.h>
+#include <torch/version.h>
+
+namespace strike::compat {
+
+constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
+
+// Turns autocast on or off for one device type with the given lower-precision dtype.
+inline void set_autocast(c10::DeviceType device, bool enabled, at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR >= 2
+  at::autocast::set_autocast_enabled(device, enabled);
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+
+// Leaves autocast's cast cache consistent after a region ends (same call on both versions).
+inline void clear_autocast_cache() { at::autocast::clear_cache(); }
+
+}  // namespace strike::compat

@@ -1,0 +1,52 @@
+// HDF5 shards: one file per slice of a split, one contiguous dataset per field.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/h5.h"
+#include "core/manifest.h"
+
+namespace strike::core {
+
+// Writes one shard: datasets sized up front, rows appended in order, renamed into place on finish().
+// A shard that was not finished is never left under its final name.
+class ShardWriter {
+ public:
+  ShardWriter(std::string path, std::vector<FieldSpec> fields, int64_t rows);
+  ~ShardWriter();  // removes the temporary file if finish() was not called
+  ShardWriter(const ShardWriter&) = delete;
+  ShardWriter& operator=(const ShardWriter&) = delete;
+
+  // Appends `count` rows of one field; fields advance independently and must all reach `rows`.
+  void append(const std::string& field, const void* data, int64_t count);
+  // Checks every field is full, closes, renames into place; returns the shard's ShardInfo
+  // (file name relative to the shard's directory, size, checksum).
+  ShardInfo finish();
+
+ private:
+  std::string path_;
+  std::string tmp_path_;
+  std::vector<FieldSpec> fields_;
+  std::vector<int64_t> written_;
+  int64_t rows_;
+  h5::File file_;
+  bool finished_ = false;
+};
+
+// Reads rows of a shard in large blocks. Opening checks that every manifest field is present
+// with the right type and per-sample shape, and that every field has the same row count.
+class ShardReader {
+ public:
+  ShardReader(const std::string& path, const std::vector<FieldSpec>& fields);
+  int64_t rows() const { return rows_; }
+  const std::string& path() const { return file_.path(); }
+  // Reads rows [start, start+count) of `field` into `out` (count * sample_bytes bytes).
+  void read(const FieldSpec& field, int64_t start, int64_t count, void* out) const;
+
+ private:
+  h5::File file_;
+  int64_t rows_ = 0;
+};
+
+}  // namespace strike::core
