@@ -1,0 +1,324 @@
+// The per-rank data loader: opens and verifies shards, then one thread per epoch reads windows of
+// blocks, gathers shuffled rows into batches, augments and normalizes them, and queues them.
+#include "worker/loader/loader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "core/checksum.h"
+#include "core/error.h"
+#include "core/rng.h"
+
+namespace strike::worker {
+
+namespace {
+constexpr uint64_t kAugStream = 0x41756755ULL;  // "AugU": per-batch augmentation draws
+
+torch::Dtype torch_dtype(const std::string& dtype) {
+  if (dtype == "uint8") return torch::kUInt8;
+  if (dtype == "int32") return torch::kInt32;
+  if (dtype == "int64") return torch::kInt64;
+  if (dtype == "float32") return torch::kFloat32;
+  return torch::kFloat64;
+}
+
+std::vector<int64_t> batch_shape(int64_t batch, const std::vector<int64_t>& sample_shape) {
+  std::vector<int64_t> dims{batch};
+  dims.insert(dims.end(), sample_shape.begin(), sample_shape.end());
+  return dims;
+}
+
+int64_t read_int(const uint8_t* p, const std::string& dtype) {
+  if (dtype == "uint8") return *p;
+  if (dtype == "int32") {
+    int32_t v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  int64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+}  // namespace
+
+DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split, int rank, int world_size,
+                       LoaderOptions options)
+    : dir_(dataset_dir), split_(split), rank_(rank), world_(world_size), options_(options) {
+  require(options_.prefetch_batches >= 1, "prefetch_batches must be at least 1");
+  require(options_.crop_padding >= 0, "crop_padding must not be negative");
+  manifest_ = core::Manifest::load(dir_);
+  const core::SplitInfo& info = manifest_.split(split_);
+
+  int64_t bytes_per_sample = 0;
+  for (const auto& spec : manifest_.fields) {
+    fields_.push_back({spec, spec.sample_bytes(), {}});
+    bytes_per_sample += spec.sample_bytes();
+    const int idx = static_cast<int>(fields_.size()) - 1;
+    if (spec.name == "label") label_field_ = idx;
+    if (spec.name == "image" && spec.dtype == "uint8" && (spec.shape.size() == 3 || spec.shape.size() == 2)) {
+      image_field_ = idx;
+      const auto& s = spec.shape;
+      image_shape_ = s.size() == 3 ? ImageShape{s[0], s[1], s[2]} : ImageShape{1, s[0], s[1]};
+    }
+  }
+  const std::string manifest_path = (std::filesystem::path(dir_) / core::kManifestFile).string();
+  if (options_.augment && image_field_ < 0) {
+    throw UsageError("augmentation needs a uint8 'image' field of shape [C, H, W]", manifest_path,
+                     "turn augmentation off for this dataset");
+  }
+  if (options_.normalize && image_field_ >= 0) {
+    const size_t c = static_cast<size_t>(image_shape_.channels);
+    if (manifest_.mean.size() != c || manifest_.std.size() != c) {
+      throw Error("normalization needs " + std::to_string(c) + " channel means and standard deviations, the manifest has " +
+                      std::to_string(manifest_.mean.size()) + " and " + std::to_string(manifest_.std.size()),
+                  manifest_path, "re-convert the dataset to record statistics, or turn normalization off");
+    }
+    for (double s : manifest_.std) {
+      if (!(s > 0)) throw Error("a channel's standard deviation is not positive", manifest_path, "re-convert the dataset");
+    }
+    normalizer_ = Normalizer::from_stats(manifest_.mean, manifest_.std);
+  }
+
+  std::vector<int64_t> shard_rows;
+  for (const auto& shard : info.shards) {
+    const std::string path = (std::filesystem::path(dir_) / shard.file).string();
+    if (options_.verify_checksums && !shard.checksum.empty()) {
+      const std::string actual = core::file_checksum(path);
+      if (actual != shard.checksum) {
+        throw Error("shard checksum " + actual + " does not match the manifest's " + shard.checksum, path,
+                    "the file is damaged or was changed; run `strike data verify " + dir_ + "` and re-convert");
+      }
+    }
+    shards_.push_back(std::make_unique<core::ShardReader>(path, manifest_.fields));
+    if (shards_.back()->rows() != shard.samples) {
+      throw Error("shard has " + std::to_string(shards_.back()->rows()) + " rows, the manifest says " +
+                      std::to_string(shard.samples),
+                  path, "run `strike data verify " + dir_ + "` and re-convert");
+    }
+    shard_rows.push_back(shard.samples);
+  }
+  SamplerOptions so;
+  so.batch_size = options_.batch_size;
+  so.shuffle = options_.shuffle;
+  so.drop_last = options_.drop_last;
+  so.seed = options_.seed;
+  so.block_bytes = options_.block_bytes;
+  so.shuffle_window_bytes = options_.shuffle_window_bytes;
+  sampler_ = std::make_unique<Sampler>(shard_rows, std::max<int64_t>(1, bytes_per_sample), rank_, world_, so);
+}
+
+DataLoader::~DataLoader() { stop(); }
+
+int64_t DataLoader::rank_samples() const {
+  if (options_.drop_last) return steps_per_epoch() * options_.batch_size;
+  return sampler_->plan(0).rows;  // varies by epoch only when shuffling without drop_last
+}
+
+void DataLoader::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = false;
+  done_ = true;
+  queue_.clear();
+  error_ = nullptr;
+}
+
+void DataLoader::start_epoch(int64_t epoch) {
+  stop();
+  EpochPlan plan = sampler_->plan(epoch);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = false;
+    started_ = true;
+  }
+  thread_ = std::thread([this, plan = std::move(plan)]() mutable {
+    try {
+      produce(std::move(plan));
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      error_ = std::current_exception();
+    }
+    for (auto& f : fields_) std::vector<uint8_t>().swap(f.data);  // an idle loader holds no window
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    changed_.notify_all();
+  });
+}
+
+bool DataLoader::next(Batch& out) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  if (!started_) throw Error("next() called before start_epoch()", dir_, "call start_epoch(epoch) first");
+  changed_.wait(lock, [&] { return !queue_.empty() || done_; });
+  if (!queue_.empty()) {
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+    return true;
+  }
+  if (error_) {
+    std::exception_ptr e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
+  return false;
+}
+
+bool DataLoader::push(Batch batch) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait(lock, [&] { return stopping_ || static_cast<int>(queue_.size()) < options_.prefetch_batches; });
+  if (stopping_) return false;
+  queue_.push_back(std::move(batch));
+  lock.unlock();
+  changed_.notify_all();
+  return true;
+}
+
+void DataLoader::load_window(const EpochPlan& plan, const Window& window) {
+  for (auto& f : fields_) f.data.resize(static_cast<size_t>(window.rows * f.bytes));
+  int64_t offset = 0;
+  for (int64_t b = window.first_block; b < window.first_block + window.num_blocks; ++b) {
+    const Block& block = plan.blocks[b];
+    // One read per field per block: HDF5 is never called per sample.
+    for (auto& f : fields_) shards_[block.shard]->read(f.spec, block.start, block.count, f.data.data() + offset * f.bytes);
+    if (label_field_ >= 0) check_labels(block, fields_[label_field_].data.data() + offset * fields_[label_field_].bytes);
+    offset += block.count;
+  }
+}
+
+void DataLoader::check_labels(const Block& block, const uint8_t* labels) const {
+  const int64_t classes = static_cast<int64_t>(manifest_.class_names.size());
+  if (classes == 0) return;
+  const Field& f = fields_[label_field_];
+  for (int64_t i = 0; i < block.count; ++i) {
+    const int64_t label = read_int(labels + i * f.bytes, f.spec.dtype);
+    if (label < 0 || label >= classes) {
+      throw Error("label " + std::to_string(label) + " of row " + std::to_string(block.start + i) + " is outside [0, " +
+                      std::to_string(classes) + ")",
+                  shards_[block.shard]->path(), "the shard does not match manifest.json; re-convert the dataset");
+    }
+  }
+}
+
+void DataLoader::produce(EpochPlan plan) {
+  const int64_t B = options_.batch_size;
+  const int64_t steps = sampler_->steps_per_epoch();
+  const bool transform_image = image_field_ >= 0 && (options_.augment || options_.normalize);
+  auto size_of = [&](int64_t step) { return std::max<int64_t>(0, std::min(B, plan.delivered - step * B)); };
+
+  // Per batch: one destination per field (a staging buffer for an image that is transformed after).
+  std::vector<uint8_t> image_staging;
+  std::vector<torch::Tensor> raw(fields_.size());
+  std::vector<int64_t> index;
+  int64_t step = 0, filled = 0, size = 0;
+  auto begin_batch = [&]() {
+    size = size_of(step);
+    filled = 0;
+    index.assign(static_cast<size_t>(size), 0);
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (static_cast<int>(i) == image_field_ && transform_image) {
+        image_staging.resize(static_cast<size_t>(size * fields_[i].bytes));
+        raw[i] = torch::Tensor();
+      } else {
+        raw[i] = torch::empty(batch_shape(size, fields_[i].spec.shape), torch_dtype(fields_[i].spec.dtype));
+      }
+    }
+  };
+  std::vector<uint8_t*> dst(fields_.size());
+  auto bind = [&]() {
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      dst[i] = raw[i].defined() ? static_cast<uint8_t*>(raw[i].data_ptr()) : image_staging.data();
+    }
+  };
+
+  begin_batch();
+  bind();
+  int64_t produced = 0;
+  for (size_t w = 0; w < plan.windows.size() && produced < plan.delivered; ++w) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (stopping_) return;
+    }
+    const Window& window = plan.windows[w];
+    load_window(plan, window);
+    std::vector<int64_t> split_row;  // window position -> row within the split
+    split_row.reserve(static_cast<size_t>(window.rows));
+    for (int64_t b = window.first_block; b < window.first_block + window.num_blocks; ++b) {
+      for (int64_t i = 0; i < plan.blocks[b].count; ++i) split_row.push_back(plan.blocks[b].split_row + i);
+    }
+    for (int64_t pos : sampler_->window_order(plan, w)) {
+      if (produced == plan.delivered) break;
+      for (size_t i = 0; i < fields_.size(); ++i) {
+        const int64_t n = fields_[i].bytes;
+        std::memcpy(dst[i] + filled * n, fields_[i].data.data() + pos * n, static_cast<size_t>(n));
+      }
+      index[filled++] = split_row[pos];
+      ++produced;
+      if (filled == size) {
+        if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, index))) return;
+        ++step;
+        begin_batch();
+        bind();
+      }
+    }
+  }
+  // Ranks with fewer rows still run every step, with empty batches, so none waits for another.
+  for (; step < steps; ++step) {
+    begin_batch();
+    if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, index))) return;
+  }
+}
+
+Batch DataLoader::finish_batch(int64_t epoch, int64_t step, int64_t size, const std::vector<uint8_t>& images,
+                               std::vector<torch::Tensor>& raw, const std::vector<int64_t>& index) const {
+  Batch batch;
+  batch.size = size;
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const Field& f = fields_[i];
+    if (static_cast<int>(i) == image_field_ && !raw[i].defined()) {
+      const auto dims = batch_shape(size, f.spec.shape);
+      std::vector<SampleTransform> t;
+      if (options_.augment) {
+        t = draw_transforms(size, options_.crop_padding, options_.hflip,
+                            core::derive_seed({options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank_),
+                                               static_cast<uint64_t>(step), kAugStream}));
+      }
+      torch::Tensor out;
+      if (options_.normalize) {
+        out = torch::empty(dims, torch::kFloat32);
+        float* p = out.data_ptr<float>();
+        if (options_.augment) {
+          augment_normalize_batch(images.data(), size, image_shape_, t, normalizer_, p);
+        } else {
+          normalize_batch(images.data(), size, image_shape_, normalizer_, p);
+        }
+      } else {
+        out = torch::empty(dims, torch::kUInt8);
+        augment_batch(images.data(), size, image_shape_, t, out.data_ptr<uint8_t>());
+      }
+      batch.fields[f.spec.name] = out;
+    } else if (static_cast<int>(i) == label_field_ && f.spec.dtype != "int64" && f.spec.shape.empty()) {
+      torch::Tensor labels = torch::empty({size}, torch::kInt64);
+      const uint8_t* src = static_cast<const uint8_t*>(raw[i].data_ptr());
+      int64_t* out = labels.data_ptr<int64_t>();
+      for (int64_t b = 0; b < size; ++b) out[b] = read_int(src + b * f.bytes, f.spec.dtype);
+      batch.fields[f.spec.name] = labels;
+    } else {
+      batch.fields[f.spec.name] = raw[i];
+    }
+  }
+  torch::Tensor idx = torch::empty({size}, torch::kInt64);
+  if (size > 0) std::memcpy(idx.data_ptr<int64_t>(), index.data(), static_cast<size_t>(size) * sizeof(int64_t));
+  batch.fields["index"] = idx;
+  return batch;
+}
+
+}  // namespace strike::worker

@@ -1,0 +1,95 @@
+// The per-rank data loader: block reads, in-memory shuffle, background prefetch, augmentation.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/manifest.h"
+#include "core/shard.h"
+#include "worker/loader/augment.h"
+#include "worker/loader/batch.h"
+#include "worker/loader/sampler.h"
+
+namespace strike::worker {
+
+struct LoaderOptions {
+  int64_t batch_size = 128;                 // samples per batch
+  bool shuffle = true;                      // shuffle blocks and rows (training); false: split order (eval)
+  bool drop_last = true;                    // only full batches; false: the last ones may be short or empty
+  uint64_t seed = 0;                        // with epoch, rank and world size, fixes order and augmentation
+  int64_t block_bytes = 1 << 20;            // size of one contiguous shard read (1 MiB)
+  int64_t shuffle_window_bytes = 64 << 20;  // rows are shuffled within windows of this size (64 MiB)
+  int prefetch_batches = 4;                 // batches ready ahead of the consumer
+  bool augment = false;                     // random crop with padding and horizontal flip
+  int64_t crop_padding = 4;                 // zero padding around the image before cropping back
+  bool hflip = true;                        // with augment: flip horizontally with p = 0.5
+  bool normalize = true;                    // image as float32 (x/255 - mean) / std; false: raw uint8
+  bool verify_checksums = true;             // compare each shard's CRC-32 with the manifest on open
+};
+
+class DataLoader {
+ public:
+  DataLoader(const std::string& dataset_dir, const std::string& split, int rank, int world_size,
+             LoaderOptions options = {});
+  ~DataLoader();  // stops and joins the prefetch thread; never hangs
+  DataLoader(const DataLoader&) = delete;
+  DataLoader& operator=(const DataLoader&) = delete;
+
+  const core::Manifest& manifest() const { return manifest_; }
+  // The same on every rank and every epoch.
+  int64_t steps_per_epoch() const { return sampler_->steps_per_epoch(); }
+  // Samples this rank delivers per epoch (steps * batch with drop_last; its share of rows otherwise).
+  int64_t rank_samples() const;
+  const Sampler& sampler() const { return *sampler_; }
+
+  // Starts prefetching `epoch`, abandoning any epoch in progress.
+  void start_epoch(int64_t epoch);
+  // The next batch; false at the epoch's end. Rethrows errors from the prefetch thread.
+  bool next(Batch& out);
+
+ private:
+  struct Field {
+    core::FieldSpec spec;
+    int64_t bytes = 0;          // per sample
+    std::vector<uint8_t> data;  // the current window's rows, blocks back to back
+  };
+
+  void stop();
+  void produce(EpochPlan plan);
+  void load_window(const EpochPlan& plan, const Window& window);
+  void check_labels(const Block& block, const uint8_t* labels) const;
+  Batch finish_batch(int64_t epoch, int64_t step, int64_t size, const std::vector<uint8_t>& images,
+                     std::vector<torch::Tensor>& others, const std::vector<int64_t>& index) const;
+  bool push(Batch batch);  // false when asked to stop
+
+  std::string dir_;
+  std::string split_;
+  int rank_;
+  int world_;
+  LoaderOptions options_;
+  core::Manifest manifest_;
+  std::vector<std::unique_ptr<core::ShardReader>> shards_;
+  std::vector<Field> fields_;
+  int image_field_ = -1;  // index in fields_ of the uint8 [C, H, W] "image" field, if any
+  int label_field_ = -1;
+  ImageShape image_shape_;
+  Normalizer normalizer_;
+  std::unique_ptr<Sampler> sampler_;
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Batch> queue_;
+  bool stopping_ = false;
+  bool done_ = true;
+  bool started_ = false;
+  std::exception_ptr error_;
+};
+
+}  // namespace strike::worker

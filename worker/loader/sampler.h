@@ -1,0 +1,75 @@
+// The loader's plan: which rows a rank reads, in which blocks and order, as a pure function of
+// (seed, epoch, rank, world size). No I/O, so tests can check it directly.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace strike::worker {
+
+struct SamplerOptions {
+  int64_t batch_size = 128;                  // rows per batch
+  bool shuffle = true;                       // permute blocks across ranks and rows within windows
+  bool drop_last = true;                     // every batch full; otherwise short/empty trailing batches
+  uint64_t seed = 0;                         // base of every random stream
+  int64_t block_bytes = 1 << 20;             // target size of one contiguous read
+  int64_t shuffle_window_bytes = 64 << 20;   // rows are shuffled within windows of about this size
+};
+
+// Rows [start, start + count) of one shard; never crosses a shard boundary.
+struct Block {
+  int shard = 0;          // index into the split's shards, in manifest order
+  int64_t start = 0;      // first row within the shard
+  int64_t count = 0;      // rows
+  int64_t split_row = 0;  // index of the first row within the whole split
+};
+
+// Consecutive blocks of a rank's list that are held in memory together and shuffled as one.
+struct Window {
+  int64_t first_block = 0;  // index into EpochPlan::blocks
+  int64_t num_blocks = 0;
+  int64_t rows = 0;
+};
+
+// One rank's epoch: its blocks in reading order, grouped into windows.
+struct EpochPlan {
+  int64_t epoch = 0;
+  std::vector<Block> blocks;
+  std::vector<Window> windows;
+  int64_t rows = 0;       // rows this rank holds this epoch
+  int64_t delivered = 0;  // rows it actually delivers (steps * batch with drop_last, else rows)
+};
+
+class Sampler {
+ public:
+  // `shard_rows`: rows of each shard of the split, in manifest order.
+  Sampler(std::vector<int64_t> shard_rows, int64_t bytes_per_sample, int rank, int world_size,
+          SamplerOptions options);
+
+  int64_t split_rows() const { return total_rows_; }
+  int64_t block_rows() const { return block_rows_; }
+  // Identical on every rank and every epoch, so no rank waits for another at an epoch's end
+  // and schedulers can count total steps up front.
+  int64_t steps_per_epoch() const { return steps_; }
+  int64_t batch_size() const { return options_.batch_size; }
+
+  EpochPlan plan(int64_t epoch) const;
+  // Positions within window `w`'s rows (blocks concatenated in order) in delivery order.
+  std::vector<int64_t> window_order(const EpochPlan& plan, size_t w) const;
+  // Split-row index of each row this rank delivers in the epoch, in order (O(rows); for tests/tools).
+  std::vector<int64_t> delivered_rows(int64_t epoch) const;
+
+ private:
+  std::vector<Block> all_blocks() const;
+  std::vector<Block> rank_blocks(int64_t epoch) const;
+
+  std::vector<int64_t> shard_rows_;
+  int64_t bytes_per_sample_;
+  int rank_;
+  int world_;
+  SamplerOptions options_;
+  int64_t total_rows_ = 0;
+  int64_t block_rows_ = 1;
+  int64_t steps_ = 0;
+};
+
+}  // namespace strike::worker
