@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <numeric>
 
 #include "core/checksum.h"
 #include "core/error.h"
@@ -52,7 +53,7 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
 
   int64_t bytes_per_sample = 0;
   for (const auto& spec : manifest_.fields) {
-    fields_.push_back({spec, spec.sample_bytes(), {}});
+    fields_.push_back({spec, spec.sample_bytes(), nullptr, 0});
     bytes_per_sample += spec.sample_bytes();
     const int idx = static_cast<int>(fields_.size()) - 1;
     if (spec.name == "label") label_field_ = idx;
@@ -90,12 +91,13 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
                     "the file is damaged or was changed; run `strike data verify " + dir_ + "` and re-convert");
       }
     }
-    shards_.push_back(std::make_unique<core::ShardReader>(path, manifest_.fields));
-    if (shards_.back()->rows() != shard.samples) {
-      throw Error("shard has " + std::to_string(shards_.back()->rows()) + " rows, the manifest says " +
+    const core::ShardReader reader(path, manifest_.fields);  // validates fields, types and shapes now
+    if (reader.rows() != shard.samples) {
+      throw Error("shard has " + std::to_string(reader.rows()) + " rows, the manifest says " +
                       std::to_string(shard.samples),
                   path, "run `strike data verify " + dir_ + "` and re-convert");
     }
+    shard_paths_.push_back(path);
     shard_rows.push_back(shard.samples);
   }
   SamplerOptions so;
@@ -144,7 +146,6 @@ void DataLoader::start_epoch(int64_t epoch) {
       std::lock_guard<std::mutex> lock(mutex_);
       error_ = std::current_exception();
     }
-    for (auto& f : fields_) std::vector<uint8_t>().swap(f.data);  // an idle loader holds no window
     {
       std::lock_guard<std::mutex> lock(mutex_);
       done_ = true;
@@ -183,15 +184,40 @@ bool DataLoader::push(Batch batch) {
 }
 
 void DataLoader::load_window(const EpochPlan& plan, const Window& window) {
-  for (auto& f : fields_) f.data.resize(static_cast<size_t>(window.rows * f.bytes));
-  int64_t offset = 0;
-  for (int64_t b = window.first_block; b < window.first_block + window.num_blocks; ++b) {
-    const Block& block = plan.blocks[b];
-    // One read per field per block: HDF5 is never called per sample.
-    for (auto& f : fields_) shards_[block.shard]->read(f.spec, block.start, block.count, f.data.data() + offset * f.bytes);
-    if (label_field_ >= 0) check_labels(block, fields_[label_field_].data.data() + offset * fields_[label_field_].bytes);
-    offset += block.count;
+  for (auto& f : fields_) {
+    if (f.capacity < window.rows * f.bytes) {
+      f.data.reset();
+      f.capacity = window.rows * f.bytes;
+      f.data.reset(new uint8_t[static_cast<size_t>(f.capacity)]);
+    }
   }
+  // Rows land at their window offsets whatever the read order, so read shard by shard: each
+  // shard is opened once per window.
+  std::vector<int64_t> offset(static_cast<size_t>(window.num_blocks), 0), by_shard(offset.size());
+  for (size_t k = 1; k < offset.size(); ++k) offset[k] = offset[k - 1] + plan.blocks[window.first_block + k - 1].count;
+  std::iota(by_shard.begin(), by_shard.end(), int64_t{0});
+  std::stable_sort(by_shard.begin(), by_shard.end(), [&](int64_t a, int64_t b) {
+    const Block& x = plan.blocks[window.first_block + a];
+    const Block& y = plan.blocks[window.first_block + b];
+    return std::make_pair(x.shard, x.start) < std::make_pair(y.shard, y.start);
+  });
+  for (int64_t k : by_shard) {
+    const Block& block = plan.blocks[window.first_block + k];
+    const core::ShardReader& reader = shard(block.shard);
+    // One read per field per block: HDF5 is never called per sample.
+    for (auto& f : fields_) reader.read(f.spec, block.start, block.count, f.data.get() + offset[k] * f.bytes);
+    if (label_field_ >= 0) check_labels(block, fields_[label_field_].data.get() + offset[k] * fields_[label_field_].bytes);
+  }
+}
+
+const core::ShardReader& DataLoader::shard(int index) {
+  if (index != open_shard_index_) {
+    open_shard_.reset();
+    open_shard_index_ = -1;
+    open_shard_ = std::make_unique<core::ShardReader>(shard_paths_[index], manifest_.fields);
+    open_shard_index_ = index;
+  }
+  return *open_shard_;
 }
 
 void DataLoader::check_labels(const Block& block, const uint8_t* labels) const {
@@ -203,7 +229,7 @@ void DataLoader::check_labels(const Block& block, const uint8_t* labels) const {
     if (label < 0 || label >= classes) {
       throw Error("label " + std::to_string(label) + " of row " + std::to_string(block.start + i) + " is outside [0, " +
                       std::to_string(classes) + ")",
-                  shards_[block.shard]->path(), "the shard does not match manifest.json; re-convert the dataset");
+                  shard_paths_[block.shard], "the shard does not match manifest.json; re-convert the dataset");
     }
   }
 }
@@ -258,7 +284,7 @@ void DataLoader::produce(EpochPlan plan) {
       if (produced == plan.delivered) break;
       for (size_t i = 0; i < fields_.size(); ++i) {
         const int64_t n = fields_[i].bytes;
-        std::memcpy(dst[i] + filled * n, fields_[i].data.data() + pos * n, static_cast<size_t>(n));
+        std::memcpy(dst[i] + filled * n, fields_[i].data.get() + pos * n, static_cast<size_t>(n));
       }
       index[filled++] = split_row[pos];
       ++produced;

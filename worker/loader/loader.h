@@ -33,6 +33,8 @@ struct LoaderOptions {
   bool verify_checksums = true;             // compare each shard's CRC-32 with the manifest on open
 };
 
+// Memory: the current window (at most shuffle_window_bytes), the prefetch queue and one open
+// shard; never the whole data set. One background thread per epoch.
 class DataLoader {
  public:
   DataLoader(const std::string& dataset_dir, const std::string& split, int rank, int world_size,
@@ -57,12 +59,14 @@ class DataLoader {
   struct Field {
     core::FieldSpec spec;
     int64_t bytes = 0;          // per sample
-    std::vector<uint8_t> data;  // the current window's rows, blocks back to back
+    std::unique_ptr<uint8_t[]> data;  // the current window's rows, blocks back to back
+    int64_t capacity = 0;             // kept across windows and epochs: no page faults, no zeroing
   };
 
   void stop();
   void produce(EpochPlan plan);
   void load_window(const EpochPlan& plan, const Window& window);
+  const core::ShardReader& shard(int index);
   void check_labels(const Block& block, const uint8_t* labels) const;
   Batch finish_batch(int64_t epoch, int64_t step, int64_t size, const std::vector<uint8_t>& images,
                      std::vector<torch::Tensor>& others, const std::vector<int64_t>& index) const;
@@ -74,7 +78,11 @@ class DataLoader {
   int world_;
   LoaderOptions options_;
   core::Manifest manifest_;
-  std::vector<std::unique_ptr<core::ShardReader>> shards_;
+  std::vector<std::string> shard_paths_;
+  // One open shard at a time: each open HDF5 file costs about 0.5 MB of metadata cache, so
+  // holding every shard open would make memory grow with the data set.
+  std::unique_ptr<core::ShardReader> open_shard_;
+  int open_shard_index_ = -1;
   std::vector<Field> fields_;
   int image_field_ = -1;  // index in fields_ of the uint8 [C, H, W] "image" field, if any
   int label_field_ = -1;
