@@ -1,0 +1,32 @@
+// `strike data convert`: raw images (IDX files, image folders) to a sharded HDF5 dataset directory.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "core/manifest.h"
+
+namespace strike::data {
+
+// Every field maps one to one onto a `strike data convert` flag (--val-fraction for val_fraction).
+struct ConvertOptions {
+  std::string source = "auto";  // "idx", "image_folder", or "auto": idx if input holds train-images-idx3-ubyte[.gz]
+  std::string input;            // raw data directory (required)
+  std::string output;           // dataset directory to write (required; created when missing)
+  int64_t shards = 4;           // shards of the train split; val/test get proportionally fewer, at least 1
+  double val_fraction = 0.1;    // share of train carved out per class as val, unless the source has a val part
+  double test_fraction = 0.1;   // same for test, unless the source has one (IDX: the t10k files)
+  uint64_t seed = 0;            // seeds the split and the order of samples within every split
+  int64_t image_size = 0;       // 0 = keep the source size (all images must share it); N = resize to NxN
+  int64_t channels = 0;         // 0 = as stored (IDX: 1; image folders: 3 unless all gray); 1 or 3 converts
+  bool overwrite = false;       // replace the dataset in a non-empty output directory instead of refusing
+};
+
+// Throws UsageError naming the first bad option value.
+void validate(const ConvertOptions& options);
+
+// Converts and returns the manifest it wrote. Shards are written first (each under a temporary name,
+// renamed when complete) and OUTPUT/manifest.json last, atomically, so a failed conversion never
+// looks complete; shards it wrote are removed again when it fails.
+core::Manifest convert(const ConvertOptions& options);
+
+}  // namespace strike::data
