@@ -1,0 +1,33 @@
+// small_cnn: the default backbone, a compact batch-normed CNN that trains fast on CPUs.
+#pragma once
+#include "tasks/backbones/backbone.h"
+
+namespace strike::tasks {
+
+// conv3x3(C->32)-maxpool2-BN-ReLU, conv3x3(32->64)-BN-ReLU, conv3x3(64->64)-maxpool2-BN-ReLU,
+// [adaptive avg-pool to 7x7 unless already 7x7], conv7x7(64->256, the "fully connected" layer)-BN-ReLU.
+//
+// Why this shape (measured at batch 128, 1x28x28, 2 threads, forward+backward, on an idle machine):
+// - On Debian's LibTorch convolutions run on oneDNN but matrix products (nn::Linear) go to the
+//   reference netlib BLAS; a 3136->256 Linear alone took half of each step. The fc layer is
+//   therefore a 7x7 convolution, which keeps every large product on oneDNN.
+// - Two convolutions in both blocks ran ~1150-1500 samples/s, one in each ~2200-2800 but less accurate;
+//   one then two (this design) ~1600, and ~1700-2100 with max-pooling before batch norm, which
+//   normalises 4x fewer values. Pooling first is not identical to BN-then-pool (BN's scale may be
+//   negative) but trains as well.
+// - Accuracy (PyTorch replica, AdamW 1e-3, cosine with 5% warm-up, batch 128, no augmentation):
+//   0.918 test accuracy on Fashion-MNIST after 2 epochs, 0.93 after 3-4.
+class SmallCnn : public Backbone {
+ public:
+  explicit SmallCnn(const BackboneOptions& options);
+  torch::Tensor forward(torch::Tensor images) override;
+  int64_t feature_dim() const override { return kFeatures; }
+
+  static constexpr int64_t kFeatures = 256;
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, fc_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr}, fc_bn_{nullptr};
+};
+
+}  // namespace strike::tasks
