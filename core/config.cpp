@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "core/error.h"
 
@@ -47,6 +48,20 @@ bool skipped(const CLI::Option* opt) {
   if (names.empty()) return true;
   const std::string& name = names.front();
   return name == "help" || name == "config" || name == "help-all";
+}
+
+// CLI11 2.1 reads `--config` only on the top-level app, never on a subcommand. So a subcommand
+// applies its file from the option's callback, which runs after the command line is parsed (flags
+// given there are already set and win) and before required options are checked.
+void apply_config_file(CLI::App& app, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw CLI::FileError::Missing(path);
+  for (const CLI::ConfigItem& item : YamlConfig().from_config(in)) {
+    CLI::Option* option = item.parents.empty() ? app.get_option_no_throw("--" + item.name) : nullptr;
+    if (!option && item.parents.empty()) option = app.get_option_no_throw(item.name);
+    if (!option) throw CLI::ConfigError("unknown option '" + item.fullname() + "' in config file " + path);
+    if (option->count() == 0) option->add_result(item.inputs);
+  }
 }
 
 }  // namespace
@@ -93,6 +108,12 @@ std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool, 
 void enable_yaml_config(CLI::App& app) {
   app.config_formatter(std::make_shared<YamlConfig>());
   app.set_config("--config", "", "YAML file of option: value (command-line flags override it)");
+  // A misspelt key silently ignored would train something other than what the file says.
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  if (app.get_parent() != nullptr) {
+    CLI::App* target = &app;
+    app.get_config_ptr()->each([target](const std::string& path) { apply_config_file(*target, path); });
+  }
   app.option_defaults()->always_capture_default();
 }
 

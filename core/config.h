@@ -15,7 +15,8 @@ class YamlConfig : public CLI::Config {
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
 };
 
-// Adds `--config FILE` (YAML) to `app` and makes every option show its default in --help.
+// Adds `--config FILE` (YAML) to `app` (a top-level app or a subcommand) and makes every option
+// added after this call show its default in --help.
 void enable_yaml_config(CLI::App& app);
 
 // The resolved option values of `app` (after parsing), as YAML: what the run actually used.

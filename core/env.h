@@ -7,10 +7,6 @@ namespace strike::env {
 constexpr const char* kWorkerPath = "STRIKE_WORKER";
 // Directory holding the Fashion-MNIST IDX files (default: Debian's /usr/share/datasets/fashion-mnist).
 constexpr const char* kFashionMnistDir = "STRIKE_FASHION_MNIST_DIR";
-// Log level for the terminal: trace, debug, info, warn, error (default: info).
-constexpr const char* kLogLevel = "STRIKE_LOG_LEVEL";
-// Progress display: "bar", "plain" or "auto" (default: auto = bar on a terminal).
-constexpr const char* kProgress = "STRIKE_PROGRESS";
 
 // Returns the variable's value, or `fallback` when unset or empty.
 const char* get(const char* name, const char* fallback);

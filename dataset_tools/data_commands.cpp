@@ -1,7 +1,6 @@
 // CLI11 wiring of the data commands onto ConvertOptions, inspect() and verify().
 #include "dataset_tools/data_commands.h"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -15,30 +14,9 @@ namespace strike::data {
 
 namespace {
 
-// CLI11 2.1 reads `--config` only on the top-level app, never on a subcommand. So a subcommand
-// applies its file from the option's callback, which runs after the command line is parsed (flags
-// given there are already set and win) and before required options are checked.
-void apply_config_file(CLI::App& app, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw CLI::FileError::Missing(path);
-  for (const CLI::ConfigItem& item : core::YamlConfig().from_config(in)) {
-    CLI::Option* option = item.parents.empty() ? app.get_option_no_throw("--" + item.name) : nullptr;
-    if (!option && item.parents.empty()) option = app.get_option_no_throw(item.name);
-    if (!option) throw CLI::ConfigError("unknown option '" + item.fullname() + "' in config file " + path);
-    if (option->count() == 0) option->add_result(item.inputs);
-  }
-}
-
-// enable_yaml_config plus the subcommand workaround above.
-void enable_config(CLI::App& sub) {
-  core::enable_yaml_config(sub);
-  CLI::App* app = &sub;
-  sub.get_config_ptr()->each([app](const std::string& path) { apply_config_file(*app, path); });
-}
-
 void add_convert(CLI::App& data) {
   CLI::App* sub = data.add_subcommand("convert", "Convert IDX files or image folders into a sharded HDF5 dataset");
-  enable_config(*sub);
+  core::enable_yaml_config(*sub);
   auto options = std::make_shared<ConvertOptions>();
   sub->add_option("--source", options->source, "Input kind: auto (IDX if train-images-idx3-ubyte[.gz] is present), idx, image_folder")
       ->check(CLI::IsMember({"auto", "idx", "image_folder"}));
@@ -67,7 +45,7 @@ void add_convert(CLI::App& data) {
 
 void add_inspect(CLI::App& data) {
   CLI::App* sub = data.add_subcommand("inspect", "Summarise a dataset directory");
-  enable_config(*sub);
+  core::enable_yaml_config(*sub);
   auto dir = std::make_shared<std::string>();
   sub->add_option("dir", *dir, "Dataset directory")->required();
   sub->callback([dir] { inspect(*dir, std::cout); });
@@ -75,7 +53,7 @@ void add_inspect(CLI::App& data) {
 
 void add_verify(CLI::App& data) {
   CLI::App* sub = data.add_subcommand("verify", "Re-check every shard's checksum, shape and row count");
-  enable_config(*sub);
+  core::enable_yaml_config(*sub);
   auto dir = std::make_shared<std::string>();
   sub->add_option("dir", *dir, "Dataset directory")->required();
   sub->callback([dir] {

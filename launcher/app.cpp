@@ -1,0 +1,79 @@
+// The strike command tree: data, train, eval, predict, list, quickstart.
+#include "launcher/app.h"
+
+#include <iostream>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/main_guard.h"
+#include "dataset_tools/data_commands.h"
+#include "launcher/quickstart.h"
+#include "launcher/spawn.h"
+#include "tasks/task_factory.h"
+#include "worker/eval_command.h"
+#include "worker/predict_command.h"
+#include "worker/train_command.h"
+
+namespace strike::launcher {
+
+namespace {
+
+// `strike train ARGS` runs `strike-worker train ARGS`: flags are checked here first so mistakes
+// are reported before any process starts, and --help shows every default.
+int launch_training(int argc, char** argv) {
+  int first = 1;
+  while (first < argc && std::string(argv[first]) != "train") ++first;
+  std::vector<std::string> args{worker_path(), "train"};
+  for (int i = first + 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return run_child(args);
+}
+
+}  // namespace
+
+int run_strike(int argc, char** argv) {
+  CLI::App app{"strike: strong deep-learning baselines, trained, evaluated and checkpointed in one command"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "strike 0.1.0");
+
+  data::add_data_commands(app);
+
+  worker::TrainCommandOptions train_options;
+  CLI::App* train = app.add_subcommand("train", "Train a baseline on a converted dataset");
+  core::enable_yaml_config(*train);
+  worker::add_train_options(*train, train_options);
+
+  worker::EvalOptions eval_options;
+  CLI::App* eval = app.add_subcommand("eval", "Evaluate a checkpoint on a dataset split");
+  core::enable_yaml_config(*eval);
+  worker::add_eval_options(*eval, eval_options);
+
+  worker::PredictOptions predict_options;
+  CLI::App* predict = app.add_subcommand("predict", "Predict labels, probabilities or logits");
+  core::enable_yaml_config(*predict);
+  worker::add_predict_options(*predict, predict_options);
+
+  std::string list_what;
+  CLI::App* list = app.add_subcommand("list", "List registered components");
+  list->add_option("what", list_what, "backbones, heads, optimizers, schedulers or tasks")->required();
+
+  QuickstartOptions quickstart_options;
+  CLI::App* quickstart = app.add_subcommand("quickstart", "Convert Fashion-MNIST, train, evaluate and predict");
+  core::enable_yaml_config(*quickstart);
+  add_quickstart_options(*quickstart, quickstart_options);
+
+  // `strike data` runs in CLI11 callbacks during parsing, so parsing is guarded too.
+  return core::guarded_main("strike", [&]() -> int {
+    if (int code = core::parse_command_line(app, argc, argv); code >= 0) return code;
+    if (train->parsed()) return launch_training(argc, argv);
+    if (eval->parsed()) return worker::run_eval(eval_options);
+    if (predict->parsed()) return worker::run_predict(predict_options);
+    if (list->parsed()) {
+      tasks::print_registry(list_what, std::cout);
+      return kExitOk;
+    }
+    if (quickstart->parsed()) return run_quickstart(quickstart_options);
+    return kExitOk;  // a `data` command, already run by its callback
+  });
+}
+
+}  // namespace strike::launcher

@@ -1,0 +1,15 @@
+// Starting and waiting for child processes (the ranks), with Ctrl-C passed on to them.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace strike::launcher {
+
+// Path of strike-worker: $STRIKE_WORKER, else next to the running `strike` executable.
+std::string worker_path();
+
+// Runs `argv` (argv[0] is the program path) as a child, forwarding SIGINT/SIGTERM to it while it
+// runs; returns its exit code (128 + signal number if a signal ended it).
+int run_child(const std::vector<std::string>& argv);
+
+}  // namespace strike::launcher

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything strike needs from Debian's packages (idempotent; run as root on Debian 12).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git
+  libtorch-dev                      # LibTorch 1.13 (CPU)
+  libopenmpi-dev openmpi-bin        # MPI ranks
+  libhdf5-dev                       # shards and checkpoints
+  libboost-dev                      # Boost.Asio (coordination service)
+  libgtest-dev                      # tests
+  libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+  libpng-dev libjpeg62-turbo-dev zlib1g-dev
+  dataset-fashion-mnist             # the embedded default data set
+  python3-torch python3-torchvision python3-h5py python3-numpy  # references for tests and benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing packages: ${missing[*]}; run this script as root" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi

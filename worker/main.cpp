@@ -1,0 +1,38 @@
+// strike-worker: one rank of a strike job (also runs alone, without any launcher).
+#include <csignal>
+
+#include "core/config.h"
+#include "core/main_guard.h"
+#include "worker/comm/communicator.h"
+#include "worker/train_command.h"
+
+namespace {
+
+// Signal handlers can only touch a lock-free atomic; the trainer polls it after each step.
+std::atomic<bool> stop_requested{false};
+
+void on_signal(int signal) {
+  stop_requested.store(true);
+  // A second Ctrl-C means "now": the default action ends the process.
+  std::signal(signal, SIG_DFL);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace strike;
+  CLI::App app{"strike-worker: one rank of a strike job; `strike` starts it, or run it alone"};
+  app.require_subcommand(1);
+  worker::TrainCommandOptions train_options;
+  CLI::App* train = app.add_subcommand("train", "Train on this rank");
+  core::enable_yaml_config(*train);
+  worker::add_train_options(*train, train_options);
+  if (int code = core::parse_command_line(app, argc, argv); code >= 0) return code;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  return core::guarded_main("strike-worker", [&] {
+    worker::LocalCommunicator comm;
+    return worker::run_train(train_options, *train, comm, &stop_requested);
+  });
+}

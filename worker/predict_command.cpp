@@ -1,0 +1,183 @@
+// `predict`: preprocesses inputs exactly like conversion did, runs the model, writes CSV or JSON.
+#include "worker/predict_command.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "core/image.h"
+#include "worker/loader/loader.h"
+#include "worker/train_command.h"
+#include "worker/trained_model.h"
+
+namespace strike::worker {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_image_file(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
+}
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    if (fs::is_directory(input)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::recursive_directory_iterator(input)) {
+        if (entry.is_regular_file() && is_image_file(entry.path())) found.push_back(entry.path().string());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) throw UsageError("no PNG or JPEG files in folder", input);
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(input)) {
+      files.push_back(input);
+    } else {
+      throw UsageError("input does not exist", input, "pass image files, folders, or --data DIR --split NAME");
+    }
+  }
+  return files;
+}
+
+// The same pipeline as `strike data convert` followed by the loader's normalization.
+torch::Tensor load_image(const std::string& path, const core::Manifest& manifest) {
+  const auto& shape = manifest.field("image").shape;  // C, H, W
+  core::Image image = core::to_channels(core::decode_image(path), shape[0]);
+  if (image.height != shape[1] || image.width != shape[2]) image = core::resize_bilinear(image, shape[1], shape[2]);
+  auto tensor = torch::from_blob(image.pixels.data(), {shape[0], shape[1], shape[2]}, torch::kUInt8).to(torch::kFloat32);
+  tensor.div_(255.0);
+  for (int64_t c = 0; c < shape[0]; ++c) {
+    double mean = c < static_cast<int64_t>(manifest.mean.size()) ? manifest.mean[c] : 0.0;
+    double std = c < static_cast<int64_t>(manifest.std.size()) ? manifest.std[c] : 1.0;
+    tensor[c].sub_(mean).div_(std > 0 ? std : 1.0);
+  }
+  return tensor;
+}
+
+struct Rows {
+  std::vector<std::string> ids;
+  std::vector<torch::Tensor> values;  // per batch: labels [B] or scores [B, classes]
+  std::vector<torch::Tensor> truth;   // per batch: true labels where known
+};
+
+std::string csv_escape(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void write_rows(const Rows& rows, const PredictOptions& o, const std::vector<std::string>& classes) {
+  auto values = torch::cat(rows.values);
+  auto truth = rows.truth.empty() ? torch::Tensor() : torch::cat(rows.truth);
+  bool json = o.output.size() >= 5 && o.output.substr(o.output.size() - 5) == ".json";
+  std::ostringstream out;
+  out.precision(6);
+  auto label_name = [&](int64_t label) {
+    return label >= 0 && label < static_cast<int64_t>(classes.size()) ? classes[label] : std::to_string(label);
+  };
+  if (json) {
+    nlohmann::json array = nlohmann::json::array();
+    for (size_t i = 0; i < rows.ids.size(); ++i) {
+      nlohmann::json row = {{"id", rows.ids[i]}};
+      if (o.kind == "labels") {
+        int64_t label = values[i].item<int64_t>();
+        row["label"] = label_name(label);
+        row["label_index"] = label;
+      } else {
+        auto scores = values[i].contiguous();
+        row[o.kind] = std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+      }
+      if (truth.defined()) row["true_label"] = label_name(truth[i].item<int64_t>());
+      array.push_back(row);
+    }
+    out << nlohmann::json{{"kind", o.kind}, {"classes", classes}, {"predictions", array}}.dump(2) << "\n";
+  } else {
+    out << "id";
+    if (o.kind == "labels") out << ",label";
+    else for (const auto& c : classes) out << "," << csv_escape(c);
+    if (truth.defined()) out << ",true_label";
+    out << "\n";
+    for (size_t i = 0; i < rows.ids.size(); ++i) {
+      out << csv_escape(rows.ids[i]);
+      if (o.kind == "labels") {
+        out << "," << csv_escape(label_name(values[i].item<int64_t>()));
+      } else {
+        auto scores = values[i].contiguous();
+        for (int64_t j = 0; j < scores.numel(); ++j) out << "," << scores.data_ptr<float>()[j];
+      }
+      if (truth.defined()) out << "," << csv_escape(label_name(truth[i].item<int64_t>()));
+      out << "\n";
+    }
+  }
+  if (o.output.empty()) std::cout << out.str();
+  else core::write_file_atomically(o.output, out.str());
+}
+
+}  // namespace
+
+void add_predict_options(CLI::App& app, PredictOptions& o) {
+  app.add_option("--checkpoint", o.checkpoint, "Checkpoint to predict with")->required();
+  app.add_option("inputs,--input", o.inputs, "Image files and/or folders of images");
+  app.add_option("--data", o.data, "Or: a dataset directory ...");
+  app.add_option("--split", o.split, "... and the split to predict");
+  app.add_option("--limit", o.limit, "Predict at most this many samples (0: all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--kind", o.kind, "Output: labels, probabilities or logits")
+      ->check(CLI::IsMember({"labels", "probabilities", "logits"}));
+  app.add_option("--output", o.output, "Write to a .csv or .json file (empty: CSV on stdout)");
+  app.add_option("--batch-size", o.batch_size, "Samples per forward pass")->check(CLI::PositiveNumber);
+  app.add_option("--threads", o.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
+}
+
+int run_predict(const PredictOptions& o) {
+  require(o.inputs.empty() != o.data.empty(), "give either image files/folders or --data DIR (not both, not neither)");
+  torch::set_num_threads(choose_threads(o.threads, 1));
+  TrainedModel model = load_trained_model(o.checkpoint);
+  torch::NoGradGuard no_grad;
+  Rows rows;
+  if (!o.inputs.empty()) {
+    auto files = expand_inputs(o.inputs);
+    if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
+    for (size_t start = 0; start < files.size(); start += o.batch_size) {
+      size_t end = std::min(files.size(), start + static_cast<size_t>(o.batch_size));
+      std::vector<torch::Tensor> images;
+      for (size_t i = start; i < end; ++i) {
+        images.push_back(load_image(files[i], model.manifest));
+        rows.ids.push_back(files[i]);
+      }
+      tasks::TensorMap batch{{"image", torch::stack(images)}};
+      rows.values.push_back(model.task->predict(model.task->forward(batch), o.kind));
+    }
+  } else {
+    LoaderOptions l;
+    l.batch_size = o.batch_size;
+    l.shuffle = false;
+    l.drop_last = false;
+    DataLoader loader(o.data, o.split, 0, 1, l);
+    loader.start_epoch(0);
+    Batch batch;
+    int64_t done = 0;
+    while ((o.limit == 0 || done < o.limit) && loader.next(batch)) {
+      if (batch.size == 0) continue;
+      int64_t take = o.limit > 0 ? std::min(batch.size, o.limit - done) : batch.size;
+      tasks::TensorMap fields;
+      for (const auto& [k, v] : batch.fields) fields[k] = v.narrow(0, 0, take);
+      rows.values.push_back(model.task->predict(model.task->forward(fields), o.kind));
+      rows.truth.push_back(fields.at("label"));
+      auto index = fields.at("index");
+      for (int64_t i = 0; i < take; ++i) rows.ids.push_back(o.split + ":" + std::to_string(index[i].item<int64_t>()));
+      done += take;
+    }
+  }
+  require(!rows.ids.empty(), "nothing to predict");
+  write_rows(rows, o, model.manifest.class_names);
+  return kExitOk;
+}
+
+}  // namespace strike::worker

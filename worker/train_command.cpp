@@ -1,0 +1,217 @@
+// `train`: wires the dataset, task, optimizer, scheduler and trainer together and writes summary.json.
+#include "worker/train_command.h"
+
+#include <sched.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "tasks/task_factory.h"
+
+namespace strike::worker {
+
+namespace fs = std::filesystem;
+
+void add_train_options(CLI::App& app, TrainCommandOptions& o) {
+  app.add_option("--data", o.data, "Dataset directory made by `strike data convert`")->required();
+  app.add_option("--output", o.output, "Run directory (empty: runs/<task>-<backbone>-<date>-<time>)");
+  app.add_option("--task", o.model.task, "Task (`strike list tasks`)");
+  app.add_option("--backbone", o.model.backbone, "Backbone (`strike list backbones`)");
+  app.add_option("--head", o.model.head, "Head (`strike list heads`)");
+  app.add_option("--stem", o.model.stem, "ResNet stem: imagenet, small, auto (small below 64 px)")
+      ->check(CLI::IsMember({"imagenet", "small", "auto"}));
+  app.add_option("--label-smoothing", o.model.label_smoothing, "Cross-entropy label smoothing")->check(CLI::Range(0.0, 0.999));
+  app.add_option("--dropout", o.model.dropout, "Dropout before the head")->check(CLI::Range(0.0, 0.999));
+  app.add_option("--optimizer", o.optimizer.name, "Optimizer (`strike list optimizers`)");
+  app.add_option("--lr", o.optimizer.lr, "Peak learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--weight-decay", o.optimizer.weight_decay, "Weight decay (not applied to biases and norms)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--momentum", o.optimizer.momentum, "SGD momentum")->check(CLI::Range(0.0, 1.0));
+  app.add_flag("--nesterov,!--no-nesterov", o.optimizer.nesterov, "SGD Nesterov momentum");
+  app.add_option("--beta1", o.optimizer.beta1, "AdamW beta1")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--beta2", o.optimizer.beta2, "AdamW beta2")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--eps", o.optimizer.eps, "AdamW epsilon")->check(CLI::PositiveNumber);
+  app.add_option("--schedule", o.scheduler.name, "Learning-rate schedule (`strike list schedulers`)");
+  app.add_option("--warmup-steps", o.scheduler.warmup_steps, "Warm-up steps for cosine (-1: 5% of all steps)");
+  app.add_option("--min-lr-ratio", o.scheduler.min_lr_ratio, "Final learning rate as a fraction of --lr (cosine)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--pct-start", o.scheduler.pct_start, "Fraction of steps rising (onecycle)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--step-size", o.scheduler.step_size_epochs, "Epochs between decays (step)")->check(CLI::PositiveNumber);
+  app.add_option("--gamma", o.scheduler.gamma, "Decay factor (step)")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--epochs", o.trainer.epochs, "Passes over the training split")->check(CLI::PositiveNumber);
+  app.add_option("--batch-size", o.batch_size, "Samples per step per rank")->check(CLI::PositiveNumber);
+  app.add_option("--eval-batch-size", o.eval_batch_size, "Samples per step when evaluating")->check(CLI::PositiveNumber);
+  app.add_flag("--augment,!--no-augment", o.augment, "Random crop (padding 4) and horizontal flip");
+  app.add_option("--accumulate", o.trainer.accumulate, "Micro-batches per optimizer step")->check(CLI::PositiveNumber);
+  app.add_option("--grad-clip", o.trainer.grad_clip, "Max global gradient norm (0: off)")->check(CLI::NonNegativeNumber);
+  app.add_option("--monitor", o.trainer.monitor, "Metric choosing best.h5 and early stopping (val_* or train_*)");
+  app.add_option("--patience", o.trainer.patience, "Epochs without improvement before stopping (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--keep-checkpoints", o.trainer.keep_checkpoints, "Epoch checkpoints kept (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-steps-per-epoch", o.trainer.max_steps_per_epoch, "Cap on steps per epoch (0: none)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--seed", o.seed, "Seed for weights, data order and augmentation");
+  app.add_option("--threads", o.threads, "Intra-op threads per rank (0: cores / ranks on the host)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--resume", o.resume, "Resume: 'last' (newest complete checkpoint in --output) or a checkpoint path");
+  app.add_flag("--test,!--no-test", o.test, "Evaluate best.h5 on the test split at the end");
+  app.add_flag("--verify-data,!--no-verify-data", o.verify_data, "Check shard checksums before reading");
+  app.add_option("--progress", o.trainer.progress.mode, "Progress display: auto, bar, plain, none")
+      ->check(CLI::IsMember({"auto", "bar", "plain", "none"}));
+  app.add_option("--log-level", o.log_level, "Terminal log level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+}
+
+int choose_threads(int requested, int local_ranks) {
+  if (requested > 0) return requested;
+  cpu_set_t set;
+  int cores = 0;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+  if (cores <= 0) cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max(1, cores / std::max(1, local_ranks));
+}
+
+namespace {
+
+std::string default_output(const TrainCommandOptions& o) {
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return (fs::path("runs") / (o.model.task + "-" + o.model.backbone + "-" + stamp)).string();
+}
+
+LoaderOptions train_loader_options(const TrainCommandOptions& o) {
+  LoaderOptions l;
+  l.batch_size = o.batch_size;
+  l.shuffle = true;
+  l.drop_last = true;
+  l.seed = o.seed;
+  l.augment = o.augment;
+  l.verify_checksums = o.verify_data;
+  return l;
+}
+
+LoaderOptions eval_loader_options(const TrainCommandOptions& o) {
+  LoaderOptions l;
+  l.batch_size = o.eval_batch_size;
+  l.shuffle = false;
+  l.drop_last = false;
+  l.seed = o.seed;
+  l.augment = false;
+  l.verify_checksums = o.verify_data;
+  return l;
+}
+
+nlohmann::json metrics_json(const std::string& prefix, const EpochMetrics& m) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : m.values) j[prefix + k] = v;
+  return j;
+}
+
+}  // namespace
+
+int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, const std::atomic<bool>* stop) {
+  auto wall_start = std::chrono::steady_clock::now();
+  if (o.output.empty()) o.output = default_output(o);
+  RunDir run_dir(o.output);
+  if (o.resume.empty() && fs::exists(run_dir.summary_file())) {
+    throw UsageError("run directory already holds a finished run", o.output,
+                     "choose another --output, or --resume last to continue it");
+  }
+  if (comm.rank() == 0) run_dir.create();
+  comm.barrier();
+  core::setup_logging({comm.rank(), run_dir.log_file(comm.rank()), o.log_level});
+  int threads = choose_threads(o.threads, comm.local_size());
+  torch::set_num_threads(threads);
+  torch::manual_seed(o.seed);
+
+  std::string config = core::resolved_config(app);
+  if (comm.rank() == 0) run_dir.write_config(config);
+  spdlog::info("run directory {}", fs::absolute(o.output).string());
+
+  DataLoader train(o.data, "train", comm.rank(), comm.size(), train_loader_options(o));
+  const core::Manifest& manifest = train.manifest();
+  std::unique_ptr<DataLoader> val, test;
+  if (manifest.has_split("val")) val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), eval_loader_options(o));
+  if (o.test && manifest.has_split("test")) {
+    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), eval_loader_options(o));
+  }
+  if (!val && o.trainer.monitor.rfind("val_", 0) == 0) o.trainer.monitor = "train_loss";
+
+  auto task = tasks::make_task(o.model, manifest);
+  tasks::FlatParameters params(task->model());
+  auto optimizer = tasks::make_optimizer(o.optimizer, params);
+  int64_t steps_per_epoch = train.steps_per_epoch();
+  if (o.trainer.max_steps_per_epoch > 0) steps_per_epoch = std::min(steps_per_epoch, o.trainer.max_steps_per_epoch);
+  int64_t optimizer_steps_per_epoch = (steps_per_epoch + o.trainer.accumulate - 1) / o.trainer.accumulate;
+  tasks::Scheduler scheduler(o.scheduler, o.optimizer.lr, optimizer_steps_per_epoch * o.trainer.epochs,
+                             optimizer_steps_per_epoch);
+  spdlog::info("{} {} on {} ({} train samples, {} ranks x {} threads, {} steps/epoch, batch {})", o.model.task,
+               o.model.backbone, o.data, manifest.split("train").samples, comm.size(), threads, steps_per_epoch,
+               o.batch_size);
+
+  Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop);
+  if (!o.resume.empty()) {
+    std::string path = o.resume == "last" ? run_dir.newest_complete_checkpoint() : o.resume;
+    if (path.empty()) {
+      throw UsageError("--resume last: no complete checkpoint in " + run_dir.checkpoint_dir(), o.output,
+                       "start without --resume");
+    }
+    trainer.resume(path);
+  }
+  trainer.fit(train, val.get());
+
+  nlohmann::json metrics = nlohmann::json::object();
+  for (auto it = trainer.state().metric_rows.rbegin(); it != trainer.state().metric_rows.rend(); ++it) {
+    if ((*it)["split"] != "val") continue;
+    for (const auto& name : task->metric_names()) {
+      if (it->contains(name)) metrics["val_" + name] = (*it)[name];
+    }
+    break;
+  }
+  std::string best = run_dir.best_checkpoint();
+  if (test) {
+    trainer.load_weights(fs::exists(best) ? best : run_dir.last_checkpoint());
+    EpochMetrics test_metrics = trainer.evaluate(*test, "test");
+    trainer.record("test", test_metrics);
+    metrics.update(metrics_json("test_", test_metrics));
+    std::string line = "test:";
+    for (const auto& [k, v] : test_metrics.values) line += fmt::format(" {} {:.4f}", k, v);
+    spdlog::info("{} ({} samples, best checkpoint from epoch {})", line, test_metrics.samples, trainer.state().best_epoch);
+  }
+  if (comm.rank() == 0) {
+    nlohmann::json summary = {
+        {"task", o.model.task},
+        {"backbone", o.model.backbone},
+        {"dataset", fs::absolute(o.data).lexically_normal().string()},
+        {"dataset_hash", manifest.hash()},
+        {"world_size", comm.size()},
+        {"threads_per_rank", threads},
+        {"epochs", trainer.state().epoch},
+        {"steps", trainer.state().step},
+        {"batch_size", o.batch_size},
+        {"samples_per_sec", trainer.samples_per_sec()},
+        {"train_seconds", trainer.state().train_seconds},
+        {"wall_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()},
+        {"metrics", metrics},
+        {"monitor", o.trainer.monitor},
+        {"best_value", trainer.state().best},
+        {"best_epoch", trainer.state().best_epoch},
+        {"best_checkpoint", fs::exists(best) ? fs::absolute(best).string() : ""},
+        {"last_checkpoint", fs::absolute(run_dir.last_checkpoint()).string()},
+        {"seed", o.seed},
+        {"config", fs::absolute(run_dir.config_file()).string()},
+    };
+    run_dir.write_summary(summary);
+    spdlog::info("summary: {}", fs::absolute(run_dir.summary_file()).string());
+  }
+  return kExitOk;
+}
+
+}  // namespace strike::worker

@@ -1,0 +1,43 @@
+// `train`: options and the whole run, from a dataset directory to a finished run directory.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <atomic>
+#include <string>
+
+#include "tasks/optim/optimizer.h"
+#include "tasks/optim/scheduler.h"
+#include "tasks/task.h"
+#include "worker/comm/communicator.h"
+#include "worker/trainer.h"
+
+namespace strike::worker {
+
+struct TrainCommandOptions {
+  std::string data;                 // dataset directory made by `strike data convert` (required)
+  std::string output;               // run directory; empty = runs/<task>-<backbone>-<date>-<time>
+  tasks::ModelOptions model;        // --task, --backbone, --head, --stem, --label-smoothing, --dropout
+  tasks::OptimizerOptions optimizer;  // --optimizer, --lr, --weight-decay, --momentum, --nesterov, ...
+  tasks::SchedulerOptions scheduler;  // --schedule, --warmup-steps, --min-lr-ratio, ...
+  TrainerOptions trainer;           // --epochs, --accumulate, --grad-clip, --monitor, --patience, ...
+  int64_t batch_size = 128;         // samples per step per rank
+  int64_t eval_batch_size = 512;    // samples per step when validating and testing
+  bool augment = false;             // random crop (padding 4) and horizontal flip on training batches
+  uint64_t seed = 0;                // seeds weights, data order and augmentation
+  int threads = 0;                  // intra-op threads per rank; 0 = this host's cores / its ranks
+  std::string resume;               // "last" = newest complete checkpoint in --output, or a checkpoint path
+  bool test = true;                 // evaluate best.h5 on the test split when training ends
+  bool verify_data = true;          // check shard checksums before reading
+  std::string log_level = "info";   // terminal log level
+};
+
+// Registers every flag of `train` on `app` (shared by `strike train` and `strike-worker train`).
+void add_train_options(CLI::App& app, TrainCommandOptions& options);
+
+// Runs training on this rank; returns the process exit code. `app` supplies the resolved config.
+int run_train(TrainCommandOptions options, const CLI::App& app, Communicator& comm, const std::atomic<bool>* stop);
+
+// Intra-op threads for a rank: `requested`, or the cores this process may use divided by `local_ranks`.
+int choose_threads(int requested, int local_ranks);
+
+}  // namespace strike::worker

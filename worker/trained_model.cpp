@@ -1,0 +1,43 @@
+// Rebuilding a model from a checkpoint's own config and manifest.
+#include "worker/trained_model.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "tasks/task_factory.h"
+#include "worker/model_state.h"
+
+namespace strike::worker {
+
+namespace {
+template <typename T>
+void read_key(const YAML::Node& config, const char* key, T& field) {
+  if (config[key]) field = config[key].as<T>();
+}
+}  // namespace
+
+TrainedModel load_trained_model(const std::string& checkpoint_path) {
+  core::Checkpoint c = core::load_checkpoint(checkpoint_path);
+  TrainedModel m;
+  m.checkpoint = checkpoint_path;
+  m.manifest = core::Manifest::from_json(c.manifest, checkpoint_path);
+  try {
+    YAML::Node config = YAML::Load(c.config);
+    read_key(config, "task", m.model.task);
+    read_key(config, "backbone", m.model.backbone);
+    read_key(config, "head", m.model.head);
+    read_key(config, "stem", m.model.stem);
+    read_key(config, "label_smoothing", m.model.label_smoothing);
+    read_key(config, "dropout", m.model.dropout);
+    read_key(config, "data", m.data);
+  } catch (const YAML::Exception& e) {
+    throw Error(std::string("checkpoint config is not valid YAML: ") + e.what(), checkpoint_path);
+  }
+  m.task = tasks::make_task(m.model, m.manifest);
+  load_state_dict(m.task->model(), c.model, checkpoint_path);
+  m.task->model().eval();
+  return m;
+}
+
+}  // namespace strike::worker

@@ -1,0 +1,342 @@
+// The training loop: epochs of steps, validation, checkpoints, early stopping, exact metric reduction.
+#include "worker/trainer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "worker/model_state.h"
+
+namespace strike::worker {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Points `link` at the finished file `target` atomically; a hard link costs nothing, a copy is the fallback.
+void publish_as(const std::string& target, const std::string& link) {
+  std::string tmp = core::temporary_name(link);
+  std::error_code ec;
+  fs::create_hard_link(target, tmp, ec);
+  if (ec) fs::copy_file(target, tmp, fs::copy_options::overwrite_existing);
+  core::commit_file(tmp, link);
+}
+
+nlohmann::json sums_to_json(const tasks::MetricSums& sums) { return {{"sums", sums.sums}, {"count", sums.count}}; }
+
+tasks::MetricSums sums_from_json(const nlohmann::json& j) {
+  tasks::MetricSums sums;
+  if (j.is_null()) return sums;
+  sums.sums = j.value("sums", std::map<std::string, double>{});
+  sums.count = j.value("count", 0.0);
+  return sums;
+}
+
+}  // namespace
+
+nlohmann::json TrainerState::to_json() const {
+  return {{"epoch", epoch},
+          {"step", step},
+          {"best", best},
+          {"best_epoch", best_epoch},
+          {"epochs_without_improvement", epochs_without_improvement},
+          {"train_seconds", train_seconds},
+          {"train_samples", train_samples},
+          {"metric_rows", metric_rows},
+          {"epoch_step", epoch_step},
+          {"epoch_sums", epoch_sums},
+          {"epoch_seconds", epoch_seconds}};
+}
+
+TrainerState TrainerState::from_json(const nlohmann::json& j) {
+  TrainerState s;
+  s.epoch = j.at("epoch").get<int64_t>();
+  s.step = j.at("step").get<int64_t>();
+  s.best = j.at("best").get<double>();
+  s.best_epoch = j.at("best_epoch").get<int64_t>();
+  s.epochs_without_improvement = j.at("epochs_without_improvement").get<int64_t>();
+  s.train_seconds = j.at("train_seconds").get<double>();
+  s.train_samples = j.at("train_samples").get<int64_t>();
+  s.metric_rows = j.at("metric_rows").get<std::vector<nlohmann::json>>();
+  s.epoch_step = j.value("epoch_step", int64_t{0});
+  s.epoch_sums = j.value("epoch_sums", nlohmann::json());
+  s.epoch_seconds = j.value("epoch_seconds", 0.0);
+  return s;
+}
+
+Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameters& params, tasks::Optimizer& optimizer,
+                 const tasks::Scheduler& scheduler, Communicator& comm, RunDir run_dir, const core::Manifest& manifest,
+                 std::string config_yaml, const std::atomic<bool>* stop)
+    : options_(std::move(options)),
+      task_(task),
+      params_(params),
+      optimizer_(optimizer),
+      scheduler_(scheduler),
+      comm_(comm),
+      run_dir_(std::move(run_dir)),
+      manifest_(manifest),
+      config_yaml_(std::move(config_yaml)),
+      stop_(stop),
+      progress_(options_.progress, comm.rank() == 0) {
+  require(options_.epochs >= 1, "--epochs must be at least 1");
+  require(options_.accumulate >= 1, "--accumulate must be at least 1");
+  require(options_.grad_clip >= 0, "--grad-clip must be >= 0");
+  std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
+  auto names = task_.metric_names();
+  bool known = options_.monitor.find('_') != std::string::npos &&
+               (options_.monitor.rfind("val_", 0) == 0 || options_.monitor.rfind("train_", 0) == 0) &&
+               std::find(names.begin(), names.end(), metric) != names.end();
+  std::string choices;
+  for (const auto& n : names) choices += (choices.empty() ? "" : ", ") + std::string("val_") + n;
+  require(known, "unknown --monitor '" + options_.monitor + "'", "choose one of " + choices + " (or train_*)");
+  state_.best = task_.higher_is_better(metric) ? -std::numeric_limits<double>::infinity()
+                                               : std::numeric_limits<double>::infinity();
+}
+
+double Trainer::samples_per_sec() const {
+  return state_.train_seconds > 0 ? static_cast<double>(state_.train_samples) * comm_.size() / state_.train_seconds : 0;
+}
+
+bool Trainer::improved(double value) const {
+  std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
+  return task_.higher_is_better(metric) ? value > state_.best : value < state_.best;
+}
+
+void Trainer::fit(DataLoader& train, DataLoader* val) {
+  if (options_.monitor.rfind("val_", 0) == 0 && val == nullptr) {
+    throw UsageError("--monitor " + options_.monitor + " needs a validation split, and the dataset has none", "",
+                     "use --monitor train_loss, or convert with --val-fraction > 0");
+  }
+  int64_t steps = train.steps_per_epoch();
+  if (options_.max_steps_per_epoch > 0) steps = std::min(steps, options_.max_steps_per_epoch);
+  require(steps > 0, "the training split has fewer samples per rank than one batch",
+          "lower --batch-size or use fewer ranks");
+  while (state_.epoch < options_.epochs) {
+    EpochMetrics train_metrics = train_epoch(train);
+    int64_t epoch = state_.epoch;  // train_epoch advanced it
+    record("train", train_metrics);
+    std::map<std::string, double> monitored;
+    for (const auto& [k, v] : train_metrics.values) monitored["train_" + k] = v;
+    std::string line = "epoch " + std::to_string(epoch) + "/" + std::to_string(options_.epochs) + ": train loss " +
+                       fmt::format("{:.4f}", train_metrics.values["loss"]);
+    if (val) {
+      EpochMetrics val_metrics = evaluate(*val, "val");
+      record("val", val_metrics);
+      for (const auto& [k, v] : val_metrics.values) {
+        monitored["val_" + k] = v;
+        line += fmt::format(", val {} {:.4f}", k, v);
+      }
+    }
+    double value = monitored.at(options_.monitor);
+    bool is_best = improved(value);
+    if (is_best) {
+      state_.best = value;
+      state_.best_epoch = epoch;
+      state_.epochs_without_improvement = 0;
+    } else {
+      ++state_.epochs_without_improvement;
+    }
+    line += fmt::format(" ({:.0f} samples/s{})", samples_per_sec(), is_best ? ", best so far" : "");
+    spdlog::info(line);
+    save_checkpoints(is_best);
+    if (options_.patience > 0 && state_.epochs_without_improvement >= options_.patience) {
+      spdlog::info("early stopping: {} has not improved for {} epochs (best {:.4f} at epoch {})", options_.monitor,
+                   options_.patience, state_.best, state_.best_epoch);
+      break;
+    }
+  }
+}
+
+EpochMetrics Trainer::train_epoch(DataLoader& loader) {
+  auto& model = task_.model();
+  model.train();
+  loader.start_epoch(state_.epoch);
+  int64_t steps = loader.steps_per_epoch();
+  if (options_.max_steps_per_epoch > 0) steps = std::min(steps, options_.max_steps_per_epoch);
+  progress_.begin("train", state_.epoch + 1, options_.epochs, steps);
+
+  // A resumed epoch skips the batches it already trained on: the order is a pure function of
+  // (seed, epoch, rank, world size), so skipping them lands exactly where the run stopped.
+  Batch batch;
+  for (int64_t i = 0; i < state_.epoch_step; ++i) {
+    if (!loader.next(batch)) throw Error("the loader ended before the resumed position", "", "the dataset changed?");
+  }
+  tasks::MetricSums sums = sums_from_json(state_.epoch_sums);
+  double seconds = state_.epoch_seconds;
+  auto start = Clock::now();
+  double seconds_before = seconds;
+  params_.zero_grad();
+  for (int64_t step = state_.epoch_step; step < steps; ++step) {
+    if (!loader.next(batch)) break;
+    auto output = task_.forward(batch.fields);
+    auto loss = task_.loss(output, batch.fields);
+    (options_.accumulate > 1 ? loss / static_cast<double>(options_.accumulate) : loss).backward();
+    {
+      torch::NoGradGuard no_grad;
+      task_.accumulate_metrics(output.detach(), batch.fields, loss.detach(), sums);
+    }
+    bool boundary = (step + 1) % options_.accumulate == 0 || step + 1 == steps;
+    double lr = scheduler_.lr(state_.step);
+    if (boundary) {
+      if (comm_.size() > 1) {
+        auto& grads = params_.grads();
+        comm_.all_reduce_sum(grads);
+        grads.div_(comm_.size());
+      }
+      if (options_.grad_clip > 0) tasks::clip_grad_norm(params_, options_.grad_clip);
+      optimizer_.step(lr);
+      params_.zero_grad();
+      ++state_.step;
+    }
+    state_.train_samples += batch.size;
+    state_.epoch_step = step + 1;
+    seconds = seconds_before + seconds_since(start);
+    double elapsed_total = state_.train_seconds + seconds_since(start);
+    auto avg = sums.averages();
+    progress_.update(step + 1, avg["loss"], avg.count("top1") ? avg["top1"] : 0,
+                     elapsed_total > 0 ? state_.train_samples * comm_.size() / elapsed_total : 0, lr);
+    if (stop_ && stop_->load() && step + 1 < steps && boundary) {
+      progress_.end();
+      state_.train_seconds += seconds_since(start);
+      state_.epoch_sums = sums_to_json(sums);
+      state_.epoch_seconds = seconds;
+      if (comm_.rank() == 0) {
+        core::save_checkpoint(make_checkpoint(), run_dir_.last_checkpoint());
+        spdlog::warn("interrupted at epoch {} step {}: saved {}; continue with --resume", state_.epoch + 1, step + 1,
+                     run_dir_.last_checkpoint());
+      }
+      throw Interrupted("training interrupted by a signal", run_dir_.path(), "continue with --resume");
+    }
+  }
+  progress_.end();
+  state_.train_seconds += seconds_since(start);
+  state_.epoch_step = 0;
+  state_.epoch_sums = nullptr;
+  state_.epoch_seconds = 0;
+  ++state_.epoch;
+
+  auto names = task_.metric_names();
+  torch::Tensor reduced = reduce_sums(sums, names);
+  EpochMetrics metrics;
+  metrics.samples = static_cast<int64_t>(reduced[0].item<double>());
+  for (size_t i = 0; i < names.size(); ++i) {
+    metrics.values[names[i]] = metrics.samples > 0 ? reduced[i + 1].item<double>() / metrics.samples : 0.0;
+  }
+  metrics.seconds = seconds;
+  return metrics;
+}
+
+torch::Tensor Trainer::reduce_sums(const tasks::MetricSums& sums, const std::vector<std::string>& names) {
+  auto packed = torch::zeros({static_cast<int64_t>(names.size()) + 1}, torch::kFloat64);
+  packed[0] = sums.count;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto it = sums.sums.find(names[i]);
+    packed[i + 1] = it == sums.sums.end() ? 0.0 : it->second;
+  }
+  comm_.all_reduce_sum(packed);
+  return packed;
+}
+
+EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
+  auto& model = task_.model();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  loader.start_epoch(0);
+  int64_t steps = loader.steps_per_epoch();
+  progress_.begin(phase, std::max<int64_t>(state_.epoch, 1), std::max<int64_t>(options_.epochs, 1), steps);
+  tasks::MetricSums sums;
+  Batch batch;
+  auto start = Clock::now();
+  for (int64_t step = 0; step < steps && loader.next(batch); ++step) {
+    if (batch.size > 0) {
+      auto output = task_.forward(batch.fields);
+      auto loss = task_.loss(output, batch.fields);
+      task_.accumulate_metrics(output, batch.fields, loss, sums);
+    }
+    auto avg = sums.averages();
+    progress_.update(step + 1, avg["loss"], avg.count("top1") ? avg["top1"] : 0,
+                     sums.count / std::max(seconds_since(start), 1e-9), 0);
+  }
+  progress_.end();
+  model.train();
+  auto names = task_.metric_names();
+  torch::Tensor reduced = reduce_sums(sums, names);
+  EpochMetrics metrics;
+  metrics.samples = static_cast<int64_t>(reduced[0].item<double>());
+  for (size_t i = 0; i < names.size(); ++i) {
+    metrics.values[names[i]] = metrics.samples > 0 ? reduced[i + 1].item<double>() / metrics.samples : 0.0;
+  }
+  metrics.seconds = seconds_since(start);
+  return metrics;
+}
+
+void Trainer::record(const std::string& split, const EpochMetrics& metrics) {
+  nlohmann::json row = {{"epoch", state_.epoch}, {"step", state_.step}, {"split", split},
+                        {"samples", metrics.samples}, {"seconds", metrics.seconds}};
+  for (const auto& [k, v] : metrics.values) row[k] = v;
+  if (split == "train") {
+    row["lr"] = scheduler_.lr(std::max<int64_t>(state_.step - 1, 0));
+    row["samples_per_sec"] = metrics.seconds > 0 ? metrics.samples / metrics.seconds : 0.0;
+  }
+  state_.metric_rows.push_back(row);
+  if (comm_.rank() != 0) return;
+  std::vector<std::string> columns = {"epoch", "split", "step", "samples"};
+  for (const auto& name : task_.metric_names()) columns.push_back(name);
+  for (const char* extra : {"lr", "samples_per_sec", "seconds"}) columns.push_back(extra);
+  run_dir_.write_metrics(state_.metric_rows, columns);
+}
+
+core::Checkpoint Trainer::make_checkpoint() const {
+  core::Checkpoint c;
+  c.model = state_dict(task_.model());
+  c.optimizer = optimizer_.state();
+  c.optimizer_meta = optimizer_.meta();
+  c.scheduler = {{"step", state_.step}};
+  c.trainer = state_.to_json();
+  c.rng_state = at::detail::getDefaultCPUGenerator().get_state();
+  c.config = config_yaml_;
+  c.manifest = manifest_.to_json();
+  c.manifest_hash = manifest_.hash();
+  return c;
+}
+
+void Trainer::save_checkpoints(bool is_best) {
+  if (comm_.rank() != 0) return;
+  std::string path = run_dir_.epoch_checkpoint(state_.epoch);
+  core::save_checkpoint(make_checkpoint(), path);
+  publish_as(path, run_dir_.last_checkpoint());
+  if (is_best) publish_as(path, run_dir_.best_checkpoint());
+  run_dir_.prune_epoch_checkpoints(options_.keep_checkpoints);
+}
+
+void Trainer::resume(const std::string& checkpoint_path) {
+  core::Checkpoint c = core::load_checkpoint(checkpoint_path);
+  if (c.manifest_hash != manifest_.hash()) {
+    throw Error("checkpoint was written for a different dataset (manifest hash " + c.manifest_hash + ", data has " +
+                    manifest_.hash() + ")",
+                checkpoint_path, "resume with the same --data, or start a new run");
+  }
+  load_state_dict(task_.model(), c.model, checkpoint_path);
+  optimizer_.load_state(c.optimizer);
+  state_ = TrainerState::from_json(c.trainer);
+  if (c.rng_state.defined()) {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(c.rng_state);
+  }
+  spdlog::info("resumed from {} at epoch {} step {}", checkpoint_path, state_.epoch, state_.step);
+}
+
+void Trainer::load_weights(const std::string& checkpoint_path) {
+  core::Checkpoint c = core::load_checkpoint(checkpoint_path);
+  load_state_dict(task_.model(), c.model, checkpoint_path);
+}
+
+}  // namespace strike::worker

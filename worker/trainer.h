@@ -1,0 +1,100 @@
+// Trainer: fit, validate and test a Task with checkpoints, early stopping and progress; same code for 1 or N ranks.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/checkpoint.h"
+#include "core/manifest.h"
+#include "tasks/optim/optimizer.h"
+#include "tasks/optim/scheduler.h"
+#include "tasks/task.h"
+#include "worker/comm/communicator.h"
+#include "worker/loader/loader.h"
+#include "worker/progress.h"
+#include "worker/run_dir.h"
+
+namespace strike::worker {
+
+struct TrainerOptions {
+  int64_t epochs = 3;                   // passes over the training split
+  int64_t accumulate = 1;               // micro-batches per optimizer step (gradient accumulation)
+  double grad_clip = 0.0;               // max global gradient norm; 0 = no clipping
+  std::string monitor = "val_top1";     // metric that picks best.h5 and drives early stopping
+  int64_t patience = 0;                 // epochs without improvement before stopping; 0 = never stop early
+  int64_t keep_checkpoints = 3;         // epoch checkpoints kept on disk (best.h5 and last.h5 always); 0 = all
+  int64_t max_steps_per_epoch = 0;      // cap on training steps per epoch (smoke tests); 0 = whole epoch
+  ProgressOptions progress;             // terminal progress display
+};
+
+// Where the trainer is and what it has seen; saved in every checkpoint, restored by --resume.
+struct TrainerState {
+  int64_t epoch = 0;                    // epochs completed
+  int64_t step = 0;                     // optimizer steps completed
+  double best = 0;                      // best monitored value so far
+  int64_t best_epoch = 0;               // epoch that reached it (0 = none yet)
+  int64_t epochs_without_improvement = 0;
+  double train_seconds = 0;             // time spent in training steps
+  int64_t train_samples = 0;            // samples trained on by this rank
+  std::vector<nlohmann::json> metric_rows;  // metrics.csv rows so far
+  int64_t epoch_step = 0;               // steps done in the unfinished epoch (interrupted runs)
+  nlohmann::json epoch_sums;            // its metric sums so far
+  double epoch_seconds = 0;             // its training time so far
+  nlohmann::json to_json() const;
+  static TrainerState from_json(const nlohmann::json& j);
+};
+
+// What fit() and test() report.
+struct EpochMetrics {
+  std::map<std::string, double> values;  // e.g. "loss" -> 0.31, "top1" -> 0.89
+  int64_t samples = 0;
+  double seconds = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameters& params, tasks::Optimizer& optimizer,
+          const tasks::Scheduler& scheduler, Communicator& comm, RunDir run_dir, const core::Manifest& manifest,
+          std::string config_yaml, const std::atomic<bool>* stop = nullptr);
+
+  // Trains for the remaining epochs, validating after each, writing checkpoints and metrics.
+  void fit(DataLoader& train, DataLoader* val);
+  // Metrics of the current model over a whole split, reduced exactly over ranks.
+  EpochMetrics evaluate(DataLoader& loader, const std::string& phase);
+  // Restores model, optimizer, scheduler position and trainer state from a checkpoint.
+  void resume(const std::string& checkpoint_path);
+  // Loads only the model weights (e.g. best.h5 before testing).
+  void load_weights(const std::string& checkpoint_path);
+
+  const TrainerState& state() const { return state_; }
+  // Training throughput of this run so far (all ranks), samples per second.
+  double samples_per_sec() const;
+  // Adds a metrics.csv row (e.g. the final test row) and rewrites the file.
+  void record(const std::string& split, const EpochMetrics& metrics);
+
+ private:
+  EpochMetrics train_epoch(DataLoader& loader);
+  void save_checkpoints(bool is_best);
+  core::Checkpoint make_checkpoint() const;
+  bool improved(double value) const;
+  torch::Tensor reduce_sums(const tasks::MetricSums& sums, const std::vector<std::string>& names);
+
+  TrainerOptions options_;
+  tasks::Task& task_;
+  tasks::FlatParameters& params_;
+  tasks::Optimizer& optimizer_;
+  const tasks::Scheduler& scheduler_;
+  Communicator& comm_;
+  RunDir run_dir_;
+  const core::Manifest& manifest_;
+  std::string config_yaml_;
+  const std::atomic<bool>* stop_;
+  Progress progress_;
+  TrainerState state_;
+};
+
+}  // namespace strike::worker
