@@ -16,7 +16,8 @@ namespace strike::tasks {
 //   normalises 4x fewer values. Pooling first is not identical to BN-then-pool (BN's scale may be
 //   negative) but trains as well.
 // - Accuracy (PyTorch replica, AdamW 1e-3, cosine with 5% warm-up, batch 128, no augmentation):
-//   0.918 test accuracy on Fashion-MNIST after 2 epochs, 0.93 after 3-4.
+//   Fashion-MNIST test accuracy 0.900 / 0.918 / 0.925 / 0.926 after epochs 1-4 of a 4-epoch run
+//   (BN-then-pool: 0.899 / 0.918 / 0.931 / 0.933).
 class SmallCnn : public Backbone {
  public:
   explicit SmallCnn(const BackboneOptions& options);
