@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-$here/../build}"
 work="${2:-$(mktemp -d /tmp/strike_loader_bench.XXXXXX)}"
-bench="$build/bench/strike_loader_bench"
+bench="$build/bin/strike_loader_bench"
 idx="${STRIKE_FMNIST_IDX:-/usr/share/datasets/fashion-mnist}"
 python=/usr/bin/python3  # the interpreter with torch and torchvision
 

@@ -24,6 +24,15 @@ inline void set_autocast(c10::DeviceType device, bool enabled, at::ScalarType dt
 #endif
 }
 
+// Whether autocast is on for one device type.
+inline bool autocast_enabled(c10::DeviceType device) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
 // Leaves autocast's cast cache consistent after a region ends (same call on both versions).
 inline void clear_autocast_cache() { at::autocast::clear_cache(); }
 

@@ -47,8 +47,15 @@ int run_child(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The child gets its own process group, so a terminal's Ctrl-C reaches it once (forwarded by
+  // us) rather than twice; a second SIGINT would make it stop without saving.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ);
+  int rc = posix_spawn(&pid, args[0], nullptr, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) throw Error(std::string("cannot start process: ") + std::strerror(rc), argv[0]);
   child_pid.store(pid);
   struct sigaction action {}, old_int {}, old_term {};

@@ -49,8 +49,10 @@ void Progress::draw(int64_t done, double loss, double accuracy, double samples_p
   double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : -1;
   char stats[160];
-  std::snprintf(stats, sizeof stats, "loss %.4f acc %.4f %.0f samples/s lr %.2e ETA %s", loss, accuracy,
-                samples_per_sec, lr, clock_string(eta).c_str());
+  char lr_text[32] = "";
+  if (lr > 0) std::snprintf(lr_text, sizeof lr_text, " lr %.2e", lr);  // evaluation has no learning rate
+  std::snprintf(stats, sizeof stats, "loss %.4f acc %.4f %.0f samples/s%s ETA %s", loss, accuracy, samples_per_sec,
+                lr_text, clock_string(eta).c_str());
   if (bar_) {
     constexpr int kWidth = 24;
     int filled = total_ > 0 ? static_cast<int>(kWidth * done / total_) : kWidth;
