@@ -1,4 +1,8 @@
 // strike: the command users type.
+#include "core/malloc_tuning.h"
 #include "launcher/app.h"
 
-int main(int argc, char** argv) { return strike::launcher::run_strike(argc, argv); }
+int main(int argc, char** argv) {
+  strike::core::keep_freed_memory_for_reuse();  // eval and predict run in this process
+  return strike::launcher::run_strike(argc, argv);
+}

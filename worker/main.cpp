@@ -2,6 +2,7 @@
 #include <csignal>
 
 #include "core/config.h"
+#include "core/malloc_tuning.h"
 #include "core/main_guard.h"
 #include "worker/comm/communicator.h"
 #include "worker/train_command.h"
@@ -21,6 +22,7 @@ void on_signal(int signal) {
 
 int main(int argc, char** argv) {
   using namespace strike;
+  core::keep_freed_memory_for_reuse();
   CLI::App app{"strike-worker: one rank of a strike job; `strike` starts it, or run it alone"};
   app.require_subcommand(1);
   worker::TrainCommandOptions train_options;
