@@ -59,7 +59,8 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
   TrainerState s;
   s.epoch = j.at("epoch").get<int64_t>();
   s.step = j.at("step").get<int64_t>();
-  s.best = j.at("best").get<double>();
+  // JSON has no infinity: a run interrupted before its first epoch ended stores `best` as null.
+  s.best = j.at("best").is_number() ? j.at("best").get<double>() : 0.0;
   s.best_epoch = j.at("best_epoch").get<int64_t>();
   s.epochs_without_improvement = j.at("epochs_without_improvement").get<int64_t>();
   s.train_seconds = j.at("train_seconds").get<double>();
@@ -96,8 +97,13 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
   std::string choices;
   for (const auto& n : names) choices += (choices.empty() ? "" : ", ") + std::string("val_") + n;
   require(known, "unknown --monitor '" + options_.monitor + "'", "choose one of " + choices + " (or train_*)");
-  state_.best = task_.higher_is_better(metric) ? -std::numeric_limits<double>::infinity()
-                                               : std::numeric_limits<double>::infinity();
+  state_.best = initial_best();
+}
+
+double Trainer::initial_best() const {
+  std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
+  return task_.higher_is_better(metric) ? -std::numeric_limits<double>::infinity()
+                                        : std::numeric_limits<double>::infinity();
 }
 
 double Trainer::samples_per_sec() const {
@@ -326,6 +332,7 @@ void Trainer::resume(const std::string& checkpoint_path) {
   load_state_dict(task_.model(), c.model, checkpoint_path);
   optimizer_.load_state(c.optimizer);
   state_ = TrainerState::from_json(c.trainer);
+  if (state_.best_epoch == 0) state_.best = initial_best();
   if (c.rng_state.defined()) {
     at::Generator generator = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(generator.mutex());

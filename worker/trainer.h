@@ -81,6 +81,7 @@ class Trainer {
   void save_checkpoints(bool is_best);
   core::Checkpoint make_checkpoint() const;
   bool improved(double value) const;
+  double initial_best() const;  // the worst value of the monitored metric
   torch::Tensor reduce_sums(const tasks::MetricSums& sums, const std::vector<std::string>& names);
 
   TrainerOptions options_;
