@@ -13,6 +13,7 @@ packages=(
   libpng-dev libjpeg62-turbo-dev zlib1g-dev
   dataset-fashion-mnist             # the embedded default data set
   python3-torch python3-torchvision python3-h5py python3-numpy  # references for tests and benchmarks
+  time                              # peak-memory figures in bench/
 )
 
 missing=()

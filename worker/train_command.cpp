@@ -86,24 +86,14 @@ std::string default_output(const TrainCommandOptions& o) {
   return (fs::path("runs") / (o.model.task + "-" + o.model.backbone + "-" + stamp)).string();
 }
 
-LoaderOptions train_loader_options(const TrainCommandOptions& o) {
+// Training shuffles, augments and drops the ragged end; evaluation sees every sample once, in order.
+LoaderOptions loader_options(const TrainCommandOptions& o, bool training) {
   LoaderOptions l;
-  l.batch_size = o.batch_size;
-  l.shuffle = true;
-  l.drop_last = true;
+  l.batch_size = training ? o.batch_size : o.eval_batch_size;
+  l.shuffle = training;
+  l.drop_last = training;
   l.seed = o.seed;
-  l.augment = o.augment;
-  l.verify_checksums = o.verify_data;
-  return l;
-}
-
-LoaderOptions eval_loader_options(const TrainCommandOptions& o) {
-  LoaderOptions l;
-  l.batch_size = o.eval_batch_size;
-  l.shuffle = false;
-  l.drop_last = false;
-  l.seed = o.seed;
-  l.augment = false;
+  l.augment = training && o.augment;
   l.verify_checksums = o.verify_data;
   return l;
 }
@@ -135,12 +125,14 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   if (comm.rank() == 0) run_dir.write_config(config);
   spdlog::info("run directory {}", fs::absolute(o.output).string());
 
-  DataLoader train(o.data, "train", comm.rank(), comm.size(), train_loader_options(o));
+  DataLoader train(o.data, "train", comm.rank(), comm.size(), loader_options(o, true));
   const core::Manifest& manifest = train.manifest();
   std::unique_ptr<DataLoader> val, test;
-  if (manifest.has_split("val")) val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), eval_loader_options(o));
+  if (manifest.has_split("val")) {
+    val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), loader_options(o, false));
+  }
   if (o.test && manifest.has_split("test")) {
-    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), eval_loader_options(o));
+    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), loader_options(o, false));
   }
   if (!val && o.trainer.monitor.rfind("val_", 0) == 0) o.trainer.monitor = "train_loss";
 

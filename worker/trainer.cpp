@@ -228,18 +228,12 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
   state_.epoch_seconds = 0;
   ++state_.epoch;
 
-  auto names = task_.metric_names();
-  torch::Tensor reduced = reduce_sums(sums, names);
-  EpochMetrics metrics;
-  metrics.samples = static_cast<int64_t>(reduced[0].item<double>());
-  for (size_t i = 0; i < names.size(); ++i) {
-    metrics.values[names[i]] = metrics.samples > 0 ? reduced[i + 1].item<double>() / metrics.samples : 0.0;
-  }
-  metrics.seconds = seconds;
-  return metrics;
+  return reduce(sums, seconds);
 }
 
-torch::Tensor Trainer::reduce_sums(const tasks::MetricSums& sums, const std::vector<std::string>& names) {
+EpochMetrics Trainer::reduce(const tasks::MetricSums& sums, double seconds) {
+  // Sums and counts travel together in one all-reduce, so every rank divides the same totals.
+  auto names = task_.metric_names();
   auto packed = torch::zeros({static_cast<int64_t>(names.size()) + 1}, torch::kFloat64);
   packed[0] = sums.count;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -247,7 +241,13 @@ torch::Tensor Trainer::reduce_sums(const tasks::MetricSums& sums, const std::vec
     packed[i + 1] = it == sums.sums.end() ? 0.0 : it->second;
   }
   comm_.all_reduce_sum(packed);
-  return packed;
+  EpochMetrics metrics;
+  metrics.samples = static_cast<int64_t>(packed[0].item<double>());
+  for (size_t i = 0; i < names.size(); ++i) {
+    metrics.values[names[i]] = metrics.samples > 0 ? packed[i + 1].item<double>() / metrics.samples : 0.0;
+  }
+  metrics.seconds = seconds;
+  return metrics;
 }
 
 EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
@@ -272,15 +272,7 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
   }
   progress_.end();
   model.train();
-  auto names = task_.metric_names();
-  torch::Tensor reduced = reduce_sums(sums, names);
-  EpochMetrics metrics;
-  metrics.samples = static_cast<int64_t>(reduced[0].item<double>());
-  for (size_t i = 0; i < names.size(); ++i) {
-    metrics.values[names[i]] = metrics.samples > 0 ? reduced[i + 1].item<double>() / metrics.samples : 0.0;
-  }
-  metrics.seconds = seconds_since(start);
-  return metrics;
+  return reduce(sums, seconds_since(start));
 }
 
 void Trainer::record(const std::string& split, const EpochMetrics& metrics) {

@@ -82,7 +82,8 @@ class Trainer {
   core::Checkpoint make_checkpoint() const;
   bool improved(double value) const;
   double initial_best() const;  // the worst value of the monitored metric
-  torch::Tensor reduce_sums(const tasks::MetricSums& sums, const std::vector<std::string>& names);
+  // Metric sums of this rank -> exact averages over all ranks.
+  EpochMetrics reduce(const tasks::MetricSums& sums, double seconds);
 
   TrainerOptions options_;
   tasks::Task& task_;
