@@ -117,6 +117,12 @@ void enable_yaml_config(CLI::App& app) {
   app.option_defaults()->always_capture_default();
 }
 
+CLI::App* add_configurable_subcommand(CLI::App& parent, const std::string& name, const std::string& description) {
+  CLI::App* sub = parent.add_subcommand(name, description);
+  enable_yaml_config(*sub);
+  return sub;
+}
+
 std::string resolved_config(const CLI::App& app) { return YamlConfig().to_config(&app, true, false, ""); }
 
 }  // namespace strike::core

@@ -19,6 +19,9 @@ class YamlConfig : public CLI::Config {
 // added after this call show its default in --help.
 void enable_yaml_config(CLI::App& app);
 
+// Adds a subcommand that reads `--config FILE.yaml` and shows defaults in --help.
+CLI::App* add_configurable_subcommand(CLI::App& parent, const std::string& name, const std::string& description);
+
 // The resolved option values of `app` (after parsing), as YAML: what the run actually used.
 std::string resolved_config(const CLI::App& app);
 

@@ -15,8 +15,8 @@ namespace strike::data {
 namespace {
 
 void add_convert(CLI::App& data) {
-  CLI::App* sub = data.add_subcommand("convert", "Convert IDX files or image folders into a sharded HDF5 dataset");
-  core::enable_yaml_config(*sub);
+  CLI::App* sub = core::add_configurable_subcommand(data, "convert",
+    "Convert IDX files or image folders into a sharded HDF5 dataset");
   auto options = std::make_shared<ConvertOptions>();
   sub->add_option("--source", options->source, "Input kind: auto (IDX if train-images-idx3-ubyte[.gz] is present), idx, image_folder")
       ->check(CLI::IsMember({"auto", "idx", "image_folder"}));
@@ -44,16 +44,15 @@ void add_convert(CLI::App& data) {
 }
 
 void add_inspect(CLI::App& data) {
-  CLI::App* sub = data.add_subcommand("inspect", "Summarise a dataset directory");
-  core::enable_yaml_config(*sub);
+  CLI::App* sub = core::add_configurable_subcommand(data, "inspect", "Summarise a dataset directory");
   auto dir = std::make_shared<std::string>();
   sub->add_option("dir", *dir, "Dataset directory")->required();
   sub->callback([dir] { inspect(*dir, std::cout); });
 }
 
 void add_verify(CLI::App& data) {
-  CLI::App* sub = data.add_subcommand("verify", "Re-check every shard's checksum, shape and row count");
-  core::enable_yaml_config(*sub);
+  CLI::App* sub = core::add_configurable_subcommand(data, "verify",
+    "Re-check every shard's checksum, shape and row count");
   auto dir = std::make_shared<std::string>();
   sub->add_option("dir", *dir, "Dataset directory")->required();
   sub->callback([dir] {

@@ -38,18 +38,15 @@ int run_strike(int argc, char** argv) {
   data::add_data_commands(app);
 
   worker::TrainCommandOptions train_options;
-  CLI::App* train = app.add_subcommand("train", "Train a baseline on a converted dataset");
-  core::enable_yaml_config(*train);
+  CLI::App* train = core::add_configurable_subcommand(app, "train", "Train a baseline on a converted dataset");
   worker::add_train_options(*train, train_options);
 
   worker::EvalOptions eval_options;
-  CLI::App* eval = app.add_subcommand("eval", "Evaluate a checkpoint on a dataset split");
-  core::enable_yaml_config(*eval);
+  CLI::App* eval = core::add_configurable_subcommand(app, "eval", "Evaluate a checkpoint on a dataset split");
   worker::add_eval_options(*eval, eval_options);
 
   worker::PredictOptions predict_options;
-  CLI::App* predict = app.add_subcommand("predict", "Predict labels, probabilities or logits");
-  core::enable_yaml_config(*predict);
+  CLI::App* predict = core::add_configurable_subcommand(app, "predict", "Predict labels, probabilities or logits");
   worker::add_predict_options(*predict, predict_options);
 
   std::string list_what;
@@ -57,8 +54,8 @@ int run_strike(int argc, char** argv) {
   list->add_option("what", list_what, "backbones, heads, optimizers, schedulers or tasks")->required();
 
   QuickstartOptions quickstart_options;
-  CLI::App* quickstart = app.add_subcommand("quickstart", "Convert Fashion-MNIST, train, evaluate and predict");
-  core::enable_yaml_config(*quickstart);
+  CLI::App* quickstart = core::add_configurable_subcommand(app, "quickstart",
+    "Convert Fashion-MNIST, train, evaluate and predict");
   add_quickstart_options(*quickstart, quickstart_options);
 
   // `strike data` runs in CLI11 callbacks during parsing, so parsing is guarded too.

@@ -26,8 +26,7 @@ int main(int argc, char** argv) {
   CLI::App app{"strike-worker: one rank of a strike job; `strike` starts it, or run it alone"};
   app.require_subcommand(1);
   worker::TrainCommandOptions train_options;
-  CLI::App* train = app.add_subcommand("train", "Train on this rank");
-  core::enable_yaml_config(*train);
+  CLI::App* train = core::add_configurable_subcommand(app, "train", "Train on this rank");
   worker::add_train_options(*train, train_options);
   if (int code = core::parse_command_line(app, argc, argv); code >= 0) return code;
 

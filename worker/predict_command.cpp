@@ -74,45 +74,47 @@ std::string csv_escape(const std::string& s) {
 }
 
 void write_rows(const Rows& rows, const PredictOptions& o, const std::vector<std::string>& classes) {
-  auto values = torch::cat(rows.values);
-  auto truth = rows.truth.empty() ? torch::Tensor() : torch::cat(rows.truth);
+  // One contiguous CPU copy, read through raw pointers: no tensor op per row.
+  bool labels = o.kind == "labels";
+  auto values = torch::cat(rows.values).contiguous().to(labels ? torch::kInt64 : torch::kFloat32);
+  auto truth = rows.truth.empty() ? torch::Tensor() : torch::cat(rows.truth).contiguous().to(torch::kInt64);
+  int64_t width = labels ? 1 : values.size(1);
+  auto label_at = [&](const torch::Tensor& t, size_t i) {
+    int64_t label = t.data_ptr<int64_t>()[i];
+    return label >= 0 && label < static_cast<int64_t>(classes.size()) ? classes[label] : std::to_string(label);
+  };
+  auto scores_at = [&](size_t i) {
+    const float* begin = values.data_ptr<float>() + static_cast<int64_t>(i) * width;
+    return std::vector<float>(begin, begin + width);
+  };
   bool json = o.output.size() >= 5 && o.output.substr(o.output.size() - 5) == ".json";
   std::ostringstream out;
   out.precision(6);
-  auto label_name = [&](int64_t label) {
-    return label >= 0 && label < static_cast<int64_t>(classes.size()) ? classes[label] : std::to_string(label);
-  };
   if (json) {
     nlohmann::json array = nlohmann::json::array();
     for (size_t i = 0; i < rows.ids.size(); ++i) {
       nlohmann::json row = {{"id", rows.ids[i]}};
-      if (o.kind == "labels") {
-        int64_t label = values[i].item<int64_t>();
-        row["label"] = label_name(label);
-        row["label_index"] = label;
+      if (labels) {
+        row["label"] = label_at(values, i);
+        row["label_index"] = values.data_ptr<int64_t>()[i];
       } else {
-        auto scores = values[i].contiguous();
-        row[o.kind] = std::vector<float>(scores.data_ptr<float>(), scores.data_ptr<float>() + scores.numel());
+        row[o.kind] = scores_at(i);
       }
-      if (truth.defined()) row["true_label"] = label_name(truth[i].item<int64_t>());
+      if (truth.defined()) row["true_label"] = label_at(truth, i);
       array.push_back(row);
     }
     out << nlohmann::json{{"kind", o.kind}, {"classes", classes}, {"predictions", array}}.dump(2) << "\n";
   } else {
     out << "id";
-    if (o.kind == "labels") out << ",label";
+    if (labels) out << ",label";
     else for (const auto& c : classes) out << "," << csv_escape(c);
     if (truth.defined()) out << ",true_label";
     out << "\n";
     for (size_t i = 0; i < rows.ids.size(); ++i) {
       out << csv_escape(rows.ids[i]);
-      if (o.kind == "labels") {
-        out << "," << csv_escape(label_name(values[i].item<int64_t>()));
-      } else {
-        auto scores = values[i].contiguous();
-        for (int64_t j = 0; j < scores.numel(); ++j) out << "," << scores.data_ptr<float>()[j];
-      }
-      if (truth.defined()) out << "," << csv_escape(label_name(truth[i].item<int64_t>()));
+      if (labels) out << "," << csv_escape(label_at(values, i));
+      else for (float score : scores_at(i)) out << "," << score;
+      if (truth.defined()) out << "," << csv_escape(label_at(truth, i));
       out << "\n";
     }
   }
@@ -170,8 +172,9 @@ int run_predict(const PredictOptions& o) {
       for (const auto& [k, v] : batch.fields) fields[k] = v.narrow(0, 0, take);
       rows.values.push_back(model.task->predict(model.task->forward(fields), o.kind));
       rows.truth.push_back(fields.at("label"));
-      auto index = fields.at("index");
-      for (int64_t i = 0; i < take; ++i) rows.ids.push_back(o.split + ":" + std::to_string(index[i].item<int64_t>()));
+      auto index = fields.at("index").contiguous();
+      const int64_t* rows_in_split = index.data_ptr<int64_t>();
+      for (int64_t i = 0; i < take; ++i) rows.ids.push_back(o.split + ":" + std::to_string(rows_in_split[i]));
       done += take;
     }
   }

@@ -6,20 +6,13 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "tests/core/test_dir.h"
 #include "core/h5.h"
 
 namespace fs = std::filesystem;
 using namespace strike;
 
 namespace {
-fs::path temp_dir() {
-  auto dir = fs::temp_directory_path() / ("strike-ckpt-" + std::to_string(::getpid()) + "-" +
-                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 core::Checkpoint sample() {
   core::Checkpoint c;
   c.model = {{"backbone.conv1.weight", torch::randn({4, 1, 3, 3})},
@@ -39,7 +32,7 @@ core::Checkpoint sample() {
 }  // namespace
 
 TEST(Checkpoint, RoundTripKeepsNamesOrderValuesAndMetadata) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-ckpt");
   auto path = (dir / "c.h5").string();
   auto c = sample();
   core::save_checkpoint(c, path);
@@ -67,7 +60,7 @@ TEST(Checkpoint, RoundTripKeepsNamesOrderValuesAndMetadata) {
 }
 
 TEST(Checkpoint, TruncatedFileIsRejectedWithItsPath) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-ckpt");
   auto path = (dir / "c.h5").string();
   core::save_checkpoint(sample(), path);
   fs::resize_file(path, fs::file_size(path) / 2);
@@ -82,7 +75,7 @@ TEST(Checkpoint, TruncatedFileIsRejectedWithItsPath) {
 }
 
 TEST(Checkpoint, FileWithoutCompleteMarkIsNotUsed) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-ckpt");
   auto path = (dir / "c.h5").string();
   {
     auto f = h5::File::create(path);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "tests/core/test_dir.h"
 #include "core/manifest.h"
 #include "core/shard.h"
 
@@ -12,14 +13,6 @@ namespace fs = std::filesystem;
 using namespace strike;
 
 namespace {
-fs::path temp_dir() {
-  auto dir = fs::temp_directory_path() / ("strike-manifest-" + std::to_string(::getpid()) + "-" +
-                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
 core::Manifest sample() {
   core::Manifest m;
   m.task = "image_classification";
@@ -44,7 +37,7 @@ std::string error_of(const std::function<void()>& f) {
 }  // namespace
 
 TEST(Manifest, SaveLoadRoundTripAndHashIsStable) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-manifest");
   auto m = sample();
   m.save(dir.string());
   auto r = core::Manifest::load(dir.string());
@@ -58,7 +51,7 @@ TEST(Manifest, SaveLoadRoundTripAndHashIsStable) {
 }
 
 TEST(Manifest, ErrorsNameTheFileAndTheProblem) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-manifest");
   EXPECT_NE(error_of([&] { core::Manifest::load(dir.string()); }).find("manifest.json"), std::string::npos);
   std::ofstream(dir / "manifest.json") << "{ not json";
   EXPECT_NE(error_of([&] { core::Manifest::load(dir.string()); }).find("not valid JSON"), std::string::npos);
@@ -72,7 +65,7 @@ TEST(Manifest, ErrorsNameTheFileAndTheProblem) {
 }
 
 TEST(Shard, WriteReadRowsAndChecksum) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-manifest");
   std::vector<core::FieldSpec> fields = {{"image", "uint8", {1, 2, 2}}, {"label", "int64", {}}};
   core::ShardWriter writer((dir / "s.h5").string(), fields, 3);
   std::vector<uint8_t> pixels(12);
@@ -103,7 +96,7 @@ TEST(Shard, WriteReadRowsAndChecksum) {
 }
 
 TEST(Shard, UnfinishedWriterLeavesNoFile) {
-  auto dir = temp_dir();
+  auto dir = fresh_test_dir("strike-manifest");
   {
     core::ShardWriter writer((dir / "s.h5").string(), {{"label", "int64", {}}}, 3);
     int64_t one = 1;

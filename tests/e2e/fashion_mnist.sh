@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
 # End to end on a fixed Fashion-MNIST subset: convert, verify, train, eval, predict, resume, h5py.
 # Bar: 6,000 training images, 3 epochs of small_cnn reach test accuracy >= 0.80 on the first 1,000 test images.
-set -euo pipefail
-bin="$1"; src="${2:-/usr/share/datasets/fashion-mnist}"; here="$(cd "$(dirname "$0")" && pwd)"
-[ -d "$src" ] || { echo "SKIP: $src missing"; exit 77; }
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-python3 "$here/make_fmnist_subset.py" "$src" "$work/raw" 6000 1000
-"$bin/strike" data convert --input "$work/raw" --output "$work/data" --shards 2 --seed 1
+source "$(dirname "$0")/fmnist_subset.sh" "$@"
+convert_subset 6000 1000 --seed 1
 "$bin/strike" data verify "$work/data" | grep -q OK || fail "verify"
 
 "$bin/strike" train --data "$work/data" --output "$work/run" --epochs 3 --batch-size 64 --lr 3e-3 \

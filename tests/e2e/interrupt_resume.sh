@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
 # Ctrl-C and resume: SIGINT mid-epoch makes `strike train` save last.h5 and exit 130; `--resume last`
 # then finishes with metrics identical to an uninterrupted run's (CPU, same seed and threads).
-set -euo pipefail
-bin="$1"; src="${2:-/usr/share/datasets/fashion-mnist}"; here="$(cd "$(dirname "$0")" && pwd)"
-[ -d "$src" ] || { echo "SKIP: $src missing"; exit 77; }
-work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-python3 "$here/make_fmnist_subset.py" "$src" "$work/raw" 6000 500
-"$bin/strike" data convert --input "$work/raw" --output "$work/data" --shards 2 >/dev/null
+source "$(dirname "$0")/fmnist_subset.sh" "$@"
+convert_subset 6000 500
 args=(--data "$work/data" --epochs 2 --batch-size 32 --seed 11 --threads 1 --augment --progress none)
 
 "$bin/strike" train "${args[@]}" --output "$work/whole" >/dev/null 2>&1 || fail "uninterrupted run"
