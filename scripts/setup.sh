@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev                      # LibTorch 1.13 (CPU)
-  libopenmpi-dev openmpi-bin        # MPI ranks (libopenmpi-dev brings mpicc, used by tests/e2e/netns_smoke.sh)
+  libopenmpi-dev openmpi-bin        # MPI ranks (openmpi-bin: mpirun, mpicc as used by tests/e2e/netns_smoke.sh)
   iproute2                          # `ip netns`/bridges: the two test hosts of tests/e2e/netns_hosts.sh (unshare, hostname: essential)
   libhdf5-dev                       # shards and checkpoints
   libboost-dev                      # Boost.Asio (coordination service)
