@@ -8,6 +8,12 @@ namespace strike::compat {
 
 constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
 
+// LibTorch 1.x declares BatchNormImplBase<D, Derived>::pretty_print in its header but defines it in a
+// .cpp without exporting it, so a class derived from BatchNorm2dImpl (tasks/backbones/batch_norm)
+// cannot link unless strike defines it; recent 2.x headers define it inline (2.11, the GPU build).
+// If an early 2.x fails to link on that symbol, widen this condition.
+#define STRIKE_DEFINE_BATCHNORM2D_PRETTY_PRINT (TORCH_VERSION_MAJOR < 2)
+
 // Turns autocast on or off for one device type with the given lower-precision dtype.
 inline void set_autocast(c10::DeviceType device, bool enabled, at::ScalarType dtype) {
 #if TORCH_VERSION_MAJOR >= 2

@@ -15,7 +15,7 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) 
 // torchvision's `downsample`: conv1x1 + BN when the shortcut changes shape.
 torch::nn::Sequential downsample(int64_t in, int64_t out, int64_t stride) {
   if (stride == 1 && in == out) return nullptr;
-  return torch::nn::Sequential(conv(in, out, 1, stride), torch::nn::BatchNorm2d(out));
+  return torch::nn::Sequential(conv(in, out, 1, stride), SyncableBatchNorm2d(out));
 }
 
 class BasicBlock : public torch::nn::Module {
@@ -23,9 +23,9 @@ class BasicBlock : public torch::nn::Module {
   static constexpr int64_t kExpansion = 1;
   BasicBlock(int64_t in, int64_t planes, int64_t stride) {
     conv1_ = register_module("conv1", conv(in, planes, 3, stride));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
+    bn1_ = register_module("bn1", SyncableBatchNorm2d(planes));
     conv2_ = register_module("conv2", conv(planes, planes, 3, 1));
-    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+    bn2_ = register_module("bn2", SyncableBatchNorm2d(planes));
     if (auto d = downsample(in, planes, stride)) downsample_ = register_module("downsample", d);
   }
   torch::Tensor forward(torch::Tensor x) {
@@ -37,7 +37,7 @@ class BasicBlock : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
 };
 
@@ -47,11 +47,11 @@ class Bottleneck : public torch::nn::Module {
   static constexpr int64_t kExpansion = 4;
   Bottleneck(int64_t in, int64_t planes, int64_t stride) {
     conv1_ = register_module("conv1", conv(in, planes, 1, 1));
-    bn1_ = register_module("bn1", torch::nn::BatchNorm2d(planes));
+    bn1_ = register_module("bn1", SyncableBatchNorm2d(planes));
     conv2_ = register_module("conv2", conv(planes, planes, 3, stride));
-    bn2_ = register_module("bn2", torch::nn::BatchNorm2d(planes));
+    bn2_ = register_module("bn2", SyncableBatchNorm2d(planes));
     conv3_ = register_module("conv3", conv(planes, planes * kExpansion, 1, 1));
-    bn3_ = register_module("bn3", torch::nn::BatchNorm2d(planes * kExpansion));
+    bn3_ = register_module("bn3", SyncableBatchNorm2d(planes * kExpansion));
     if (auto d = downsample(in, planes * kExpansion, stride)) downsample_ = register_module("downsample", d);
   }
   torch::Tensor forward(torch::Tensor x) {
@@ -64,7 +64,7 @@ class Bottleneck : public torch::nn::Module {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   torch::nn::Sequential downsample_{nullptr};
 };
 
@@ -96,7 +96,7 @@ ResNet::ResNet(int depth, const BackboneOptions& options) : small_stem_(use_smal
   else throw UsageError("unsupported ResNet depth " + std::to_string(depth) + "; supported: 18, 34, 50");
 
   conv1_ = register_module("conv1", small_stem_ ? conv(options.in_channels, 64, 3, 1) : conv(options.in_channels, 64, 7, 2));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(64));
+  bn1_ = register_module("bn1", SyncableBatchNorm2d(64));
   int64_t in = 64;
   auto layer = [&](int64_t planes, int64_t n, int64_t stride) {
     return bottleneck ? make_layer<Bottleneck>(in, planes, n, stride) : make_layer<BasicBlock>(in, planes, n, stride);

@@ -1,6 +1,7 @@
 // ResNet-18/34/50 with torchvision's module names, so state_dict keys match torchvision's (minus fc.*).
 #pragma once
 #include "tasks/backbones/backbone.h"
+#include "tasks/backbones/batch_norm.h"
 
 namespace strike::tasks {
 
@@ -16,7 +17,7 @@ class ResNet : public Backbone {
 
  private:
   torch::nn::Conv2d conv1_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr};
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr}, layer4_{nullptr};
   bool small_stem_ = false;
   int64_t feature_dim_ = 0;

@@ -15,13 +15,13 @@ torch::nn::Conv2dOptions conv(int64_t in, int64_t out, int64_t kernel, int64_t p
 
 SmallCnn::SmallCnn(const BackboneOptions& options) {
   conv1_ = register_module("conv1", torch::nn::Conv2d(conv(options.in_channels, 32, 3, 1)));
-  bn1_ = register_module("bn1", torch::nn::BatchNorm2d(32));
+  bn1_ = register_module("bn1", SyncableBatchNorm2d(32));
   conv2_ = register_module("conv2", torch::nn::Conv2d(conv(32, 64, 3, 1)));
-  bn2_ = register_module("bn2", torch::nn::BatchNorm2d(64));
+  bn2_ = register_module("bn2", SyncableBatchNorm2d(64));
   conv3_ = register_module("conv3", torch::nn::Conv2d(conv(64, 64, 3, 1)));
-  bn3_ = register_module("bn3", torch::nn::BatchNorm2d(64));
+  bn3_ = register_module("bn3", SyncableBatchNorm2d(64));
   fc_ = register_module("fc", torch::nn::Conv2d(conv(64, kFeatures, kGrid, 0)));
-  fc_bn_ = register_module("fc_bn", torch::nn::BatchNorm2d(kFeatures));
+  fc_bn_ = register_module("fc_bn", SyncableBatchNorm2d(kFeatures));
   init_like_torchvision(*this);
 }
 

@@ -1,6 +1,7 @@
 // small_cnn: the default backbone, a compact batch-normed CNN that trains fast on CPUs.
 #pragma once
 #include "tasks/backbones/backbone.h"
+#include "tasks/backbones/batch_norm.h"
 
 namespace strike::tasks {
 
@@ -25,7 +26,7 @@ class SmallCnn : public Backbone {
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr}, fc_{nullptr};
-  torch::nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr}, fc_bn_{nullptr};
+  SyncableBatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr}, fc_bn_{nullptr};
 };
 
 }  // namespace strike::tasks
