@@ -1,12 +1,14 @@
 // The strike command tree: data, train, eval, predict, list, quickstart.
 #include "launcher/app.h"
 
+#include <csignal>
 #include <iostream>
 
 #include "core/config.h"
 #include "core/error.h"
 #include "core/main_guard.h"
 #include "dataset_tools/data_commands.h"
+#include "launcher/launch.h"
 #include "launcher/quickstart.h"
 #include "launcher/spawn.h"
 #include "tasks/task_factory.h"
@@ -18,14 +20,18 @@ namespace strike::launcher {
 
 namespace {
 
-// `strike train ARGS` runs `strike-worker train ARGS`: flags are checked here first so mistakes
-// are reported before any process starts, and --help shows every default.
-int launch_training(int argc, char** argv) {
+// `strike train ARGS` runs `strike-worker train ARGS` on every rank: flags are checked here first
+// so mistakes are reported before any process starts, and --help shows every default.
+int launch_training(int argc, char** argv, const worker::TrainCommandOptions& options) {
   int first = 1;
   while (first < argc && std::string(argv[first]) != "train") ++first;
-  std::vector<std::string> args{worker_path(), "train"};
+  std::vector<std::string> args{"train"};
   for (int i = first + 1; i < argc; ++i) args.emplace_back(argv[i]);
-  return run_child(args);
+  auto command = rank_command(options.launch, options.threads, worker_path(), args, LaunchContext::current());
+  // mpirun and srun pass USR1 on to every rank (mpirun turns INT into a kill): the first Ctrl-C
+  // asks the ranks to checkpoint and stop together, a second one ends them.
+  const bool direct = command.size() == args.size() + 1;  // no mpirun/srun in front
+  return run_child(command, direct ? 0 : SIGUSR1);
 }
 
 }  // namespace
@@ -61,7 +67,7 @@ int run_strike(int argc, char** argv) {
   // `strike data` runs in CLI11 callbacks during parsing, so parsing is guarded too.
   return core::guarded_main("strike", [&]() -> int {
     if (int code = core::parse_command_line(app, argc, argv); code >= 0) return code;
-    if (train->parsed()) return launch_training(argc, argv);
+    if (train->parsed()) return launch_training(argc, argv, train_options);
     if (eval->parsed()) return worker::run_eval(eval_options);
     if (predict->parsed()) return worker::run_predict(predict_options);
     if (list->parsed()) {

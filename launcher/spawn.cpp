@@ -23,10 +23,12 @@ namespace fs = std::filesystem;
 namespace {
 // The running child, for the signal handler; a handler can only reach a lock-free atomic.
 std::atomic<pid_t> child_pid{-1};
+std::atomic<int> first_signal_replacement{0};  // taken (set to 0) by the first forwarded signal
 
 void forward_signal(int signal) {
   pid_t pid = child_pid.load();
-  if (pid > 0) ::kill(pid, signal);
+  const int replacement = first_signal_replacement.exchange(0);
+  if (pid > 0) ::kill(pid, replacement != 0 ? replacement : signal);
 }
 }  // namespace
 
@@ -43,7 +45,7 @@ std::string worker_path() {
   return candidate.string();
 }
 
-int run_child(const std::vector<std::string>& argv) {
+int run_child(const std::vector<std::string>& argv, int first_signal_as) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -57,6 +59,7 @@ int run_child(const std::vector<std::string>& argv) {
   int rc = posix_spawn(&pid, args[0], nullptr, &attr, args.data(), environ);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw Error(std::string("cannot start process: ") + std::strerror(rc), argv[0]);
+  first_signal_replacement.store(first_signal_as);
   child_pid.store(pid);
   struct sigaction action {}, old_int {}, old_term {};
   action.sa_handler = forward_signal;

@@ -9,7 +9,8 @@ namespace strike::launcher {
 std::string worker_path();
 
 // Runs `argv` (argv[0] is the program path) as a child, forwarding SIGINT/SIGTERM to it while it
-// runs; returns its exit code (128 + signal number if a signal ended it).
-int run_child(const std::vector<std::string>& argv);
+// runs; returns its exit code (128 + signal number if a signal ended it). With `first_signal_as`
+// the first forwarded signal is sent as that signal instead (e.g. SIGUSR1 for mpirun).
+int run_child(const std::vector<std::string>& argv, int first_signal_as = 0);
 
 }  // namespace strike::launcher

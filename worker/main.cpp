@@ -2,6 +2,7 @@
 #include <csignal>
 
 #include "core/config.h"
+#include "core/error.h"
 #include "core/malloc_tuning.h"
 #include "core/main_guard.h"
 #include "worker/comm/communicator.h"
@@ -32,8 +33,19 @@ int main(int argc, char** argv) {
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  return core::guarded_main("strike-worker", [&] {
-    worker::LocalCommunicator comm;
-    return worker::run_train(train_options, *train, comm, &stop_requested);
+  // mpirun passes USR1 on to every rank (it turns INT and TERM into a kill), and Slurm sends it
+  // ahead of a time limit: both mean "checkpoint at the next step and stop".
+  std::signal(SIGUSR1, on_signal);
+  std::unique_ptr<worker::Communicator> comm;
+  const int code = core::guarded_main(worker::process_label(), [&] {
+    const bool cuda = train_options.device == "cuda" || (train_options.device == "auto" && torch::cuda::is_available());
+    comm = worker::make_communicator(&argc, &argv, cuda);
+    return worker::run_train(train_options, *train, *comm, &stop_requested);
   });
+  // A rank that failed alone would leave the others waiting in a collective forever: take the
+  // whole job down with its exit code. (Interrupted ranks agreed to stop together and end normally.)
+  if (comm && comm->size() > 1 && code != kExitOk && code != kExitInterrupted) {
+    comm->abort(code, "rank " + std::to_string(comm->rank()) + " failed (exit " + std::to_string(code) + ")");
+  }
+  return code;
 }

@@ -11,6 +11,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "tasks/backbones/batch_norm.h"
 #include "tasks/task_factory.h"
 
 namespace strike::worker {
@@ -59,6 +60,25 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_option("--seed", o.seed, "Seed for weights, data order and augmentation");
   app.add_option("--threads", o.threads, "Intra-op threads per rank (0: cores / ranks on the host)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", o.device, "cpu, cuda, or auto (cuda when a GPU is visible); rank i uses GPU local_rank")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--ranks", o.launch.ranks, "Ranks (processes) in the job; `strike train` starts them")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--hosts", o.launch.hosts, "Hosts and slots for mpirun, e.g. a:4,b:4 (empty: this host)");
+  app.add_option("--hostfile", o.launch.hostfile, "mpirun hostfile (empty: none)");
+  app.add_option("--launcher", o.launch.launcher, "auto (srun inside a Slurm allocation, else mpirun), mpirun, srun")
+      ->check(CLI::IsMember({"auto", "mpirun", "srun"}));
+  app.add_option("--bucket-mb", o.trainer.gradient_sync.bucket_mb, "Gradient all-reduce bucket size, MiB")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--first-bucket-mb", o.trainer.gradient_sync.first_bucket_mb,
+                 "First (last layers') bucket size, MiB: small so communication starts early")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--grad-compression", o.trainer.gradient_sync.compression, "Gradients on the wire: none, bf16, fp16")
+      ->check(CLI::IsMember({"none", "bf16", "fp16"}));
+  app.add_flag("--sync-batchnorm,!--no-sync-batchnorm", o.sync_batchnorm,
+               "Batch-norm statistics over all ranks' samples while training");
+  app.add_flag("--check-sync,!--no-check-sync", o.trainer.check_sync,
+               "After every step, verify by checksum that all ranks hold identical parameters");
   app.add_option("--resume", o.resume, "Resume: 'last' (newest complete checkpoint in --output) or a checkpoint path");
   app.add_flag("--test,!--no-test", o.test, "Evaluate best.h5 on the test split at the end");
   app.add_flag("--verify-data,!--no-verify-data", o.verify_data, "Check shard checksums before reading");
@@ -75,6 +95,16 @@ int choose_threads(int requested, int local_ranks) {
   if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
   if (cores <= 0) cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return std::max(1, cores / std::max(1, local_ranks));
+}
+
+torch::Device choose_device(const std::string& requested, int local_rank) {
+  const bool have_cuda = torch::cuda::is_available();
+  if (requested == "cpu" || (requested == "auto" && !have_cuda)) return torch::kCPU;
+  if (!have_cuda) {
+    throw UsageError("--device cuda: no GPU is visible to this process", "",
+                     "check nvidia-smi and CUDA_VISIBLE_DEVICES, use a CUDA build of strike, or train with --device cpu");
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
 }
 
 namespace {
@@ -114,6 +144,12 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
     throw UsageError("run directory already holds a finished run", o.output,
                      "choose another --output, or --resume last to continue it");
   }
+  if (app.count("--ranks") > 0 && o.launch.ranks != comm.size()) {
+    throw UsageError("--ranks " + std::to_string(o.launch.ranks) + " but this job has " + std::to_string(comm.size()) +
+                         " rank(s)",
+                     "", "start ranks with `strike train --ranks N`, or drop --ranks when calling mpirun yourself");
+  }
+  torch::Device device = choose_device(o.device, comm.local_rank());
   if (comm.rank() == 0) run_dir.create();
   comm.barrier();
   core::setup_logging({comm.rank(), run_dir.log_file(comm.rank()), o.log_level});
@@ -137,6 +173,12 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   if (!val && o.trainer.monitor.rfind("val_", 0) == 0) o.trainer.monitor = "train_loss";
 
   auto task = tasks::make_task(o.model, manifest);
+  task->model().to(device);
+  if (o.sync_batchnorm && comm.size() > 1) {
+    int layers = tasks::enable_sync_batchnorm(
+        task->model(), [&comm](torch::Tensor& t) { comm.all_reduce_sum(t); }, comm.size());
+    spdlog::info("synchronized batch norm in {} layers", layers);
+  }
   tasks::FlatParameters params(task->model());
   auto optimizer = tasks::make_optimizer(o.optimizer, params);
   int64_t steps_per_epoch = train.steps_per_epoch();
@@ -144,11 +186,11 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   int64_t optimizer_steps_per_epoch = (steps_per_epoch + o.trainer.accumulate - 1) / o.trainer.accumulate;
   tasks::Scheduler scheduler(o.scheduler, o.optimizer.lr, optimizer_steps_per_epoch * o.trainer.epochs,
                              optimizer_steps_per_epoch);
-  spdlog::info("{} {} on {} ({} train samples, {} ranks x {} threads, {} steps/epoch, batch {})", o.model.task,
-               o.model.backbone, o.data, manifest.split("train").samples, comm.size(), threads, steps_per_epoch,
-               o.batch_size);
+  spdlog::info("{} {} on {} ({} train samples, {} {} rank(s) x {} threads on {}, {} steps/epoch, batch {} per rank)",
+               o.model.task, o.model.backbone, o.data, manifest.split("train").samples, comm.size(), comm.backend(),
+               threads, device.str(), steps_per_epoch, o.batch_size);
 
-  Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop);
+  Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop, device);
   if (!o.resume.empty()) {
     std::string path = o.resume == "last" ? run_dir.newest_complete_checkpoint() : o.resume;
     if (path.empty()) {
@@ -184,6 +226,8 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
         {"dataset", fs::absolute(o.data).lexically_normal().string()},
         {"dataset_hash", manifest.hash()},
         {"world_size", comm.size()},
+        {"backend", comm.backend()},
+        {"device", device.str()},
         {"threads_per_rank", threads},
         {"epochs", trainer.state().epoch},
         {"steps", trainer.state().step},

@@ -13,6 +13,14 @@
 
 namespace strike::worker {
 
+// How `strike train` starts the ranks (strike-worker reads these only to check its world size).
+struct LaunchOptions {
+  int ranks = 1;                 // ranks (processes) in the job
+  std::string hosts;             // mpirun --host list, e.g. "a:4,b:4" (empty: this host)
+  std::string hostfile;          // mpirun --hostfile (empty: none)
+  std::string launcher = "auto";  // auto (srun inside a Slurm allocation, else mpirun), mpirun, srun
+};
+
 struct TrainCommandOptions {
   std::string data;                 // dataset directory made by `strike data convert` (required)
   std::string output;               // run directory; empty = runs/<task>-<backbone>-<date>-<time>
@@ -25,6 +33,9 @@ struct TrainCommandOptions {
   bool augment = false;             // random crop (padding 4) and horizontal flip on training batches
   uint64_t seed = 0;                // seeds weights, data order and augmentation
   int threads = 0;                  // intra-op threads per rank; 0 = this host's cores / its ranks
+  std::string device = "auto";      // cpu, cuda, or auto (cuda when LibTorch sees a GPU); rank i uses GPU local_rank
+  bool sync_batchnorm = false;      // batch-norm statistics over the global batch (all ranks) while training
+  LaunchOptions launch;             // --ranks, --hosts, --hostfile, --launcher
   std::string resume;               // "last" = newest complete checkpoint in --output, or a checkpoint path
   bool test = true;                 // evaluate best.h5 on the test split when training ends
   bool verify_data = true;          // check shard checksums before reading
@@ -39,5 +50,9 @@ int run_train(TrainCommandOptions options, const CLI::App& app, Communicator& co
 
 // Intra-op threads for a rank: `requested`, or the cores this process may use divided by `local_ranks`.
 int choose_threads(int requested, int local_ranks);
+
+// The device a rank trains on: CPU, or the GPU numbered local_rank modulo the GPUs it sees.
+// Throws a UsageError when CUDA is requested and there is none.
+torch::Device choose_device(const std::string& requested, int local_rank);
 
 }  // namespace strike::worker

@@ -2,6 +2,7 @@
 #include "worker/trainer.h"
 
 #include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <chrono>
 #include <filesystem>
@@ -27,6 +28,12 @@ void publish_as(const std::string& target, const std::string& link) {
   fs::create_hard_link(target, tmp, ec);
   if (ec) fs::copy_file(target, tmp, fs::copy_options::overwrite_existing);
   core::commit_file(tmp, link);
+}
+
+// The loader fills CPU tensors; a GPU rank copies each batch over once.
+void move_to(Batch& batch, torch::Device device) {
+  if (device.is_cpu()) return;
+  for (auto& [name, tensor] : batch.fields) tensor = tensor.to(device);
 }
 
 nlohmann::json sums_to_json(const tasks::MetricSums& sums) { return {{"sums", sums.sums}, {"count", sums.count}}; }
@@ -74,7 +81,7 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
 
 Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameters& params, tasks::Optimizer& optimizer,
                  const tasks::Scheduler& scheduler, Communicator& comm, RunDir run_dir, const core::Manifest& manifest,
-                 std::string config_yaml, const std::atomic<bool>* stop)
+                 std::string config_yaml, const std::atomic<bool>* stop, torch::Device device)
     : options_(std::move(options)),
       task_(task),
       params_(params),
@@ -85,7 +92,9 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
       manifest_(manifest),
       config_yaml_(std::move(config_yaml)),
       stop_(stop),
-      progress_(options_.progress, comm.rank() == 0) {
+      device_(device),
+      progress_(options_.progress, comm.rank() == 0),
+      gradient_sync_(params, comm, options_.gradient_sync) {
   require(options_.epochs >= 1, "--epochs must be at least 1");
   require(options_.accumulate >= 1, "--accumulate must be at least 1");
   require(options_.grad_clip >= 0, "--grad-clip must be >= 0");
@@ -122,8 +131,10 @@ void Trainer::fit(DataLoader& train, DataLoader* val) {
   }
   int64_t steps = train.steps_per_epoch();
   if (options_.max_steps_per_epoch > 0) steps = std::min(steps, options_.max_steps_per_epoch);
-  require(steps > 0, "the training split has fewer samples per rank than one batch",
+  require(steps > 0, "the training split has fewer samples than one global batch (--batch-size x ranks)",
           "lower --batch-size or use fewer ranks");
+  // Ranks start from rank 0's weights (seeded alike anyway; a resumed run loaded the same file).
+  broadcast_model();
   while (state_.epoch < options_.epochs) {
     EpochMetrics train_metrics = train_epoch(train);
     int64_t epoch = state_.epoch;  // train_epoch advanced it
@@ -181,6 +192,10 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
   params_.zero_grad();
   for (int64_t step = state_.epoch_step; step < steps; ++step) {
     if (!loader.next(batch)) break;
+    move_to(batch, device_);
+    // Only the last micro-step of an accumulation communicates.
+    const bool boundary = (step + 1) % options_.accumulate == 0 || step + 1 == steps;
+    gradient_sync_.prepare(boundary);
     auto output = task_.forward(batch.fields);
     auto loss = task_.loss(output, batch.fields);
     (options_.accumulate > 1 ? loss / static_cast<double>(options_.accumulate) : loss).backward();
@@ -188,18 +203,14 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
       torch::NoGradGuard no_grad;
       task_.accumulate_metrics(output.detach(), batch.fields, loss.detach(), sums);
     }
-    bool boundary = (step + 1) % options_.accumulate == 0 || step + 1 == steps;
     double lr = scheduler_.lr(state_.step);
     if (boundary) {
-      if (comm_.size() > 1) {
-        auto& grads = params_.grads();
-        comm_.all_reduce_sum(grads);
-        grads.div_(comm_.size());
-      }
+      gradient_sync_.finish();
       if (options_.grad_clip > 0) tasks::clip_grad_norm(params_, options_.grad_clip);
       optimizer_.step(lr);
       params_.zero_grad();
       ++state_.step;
+      if (options_.check_sync) check_parameters_in_sync();
     }
     state_.train_samples += batch.size;
     state_.epoch_step = step + 1;
@@ -208,11 +219,12 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
     auto avg = sums.averages();
     progress_.update(step + 1, avg["loss"], avg.count("top1") ? avg["top1"] : 0,
                      elapsed_total > 0 ? state_.train_samples * comm_.size() / elapsed_total : 0, lr);
-    if (stop_ && stop_->load() && step + 1 < steps && boundary) {
+    if (boundary && step + 1 < steps && stop_requested_anywhere()) {
       progress_.end();
       state_.train_seconds += seconds_since(start);
       state_.epoch_sums = sums_to_json(sums);
       state_.epoch_seconds = seconds;
+      broadcast_buffers();
       if (comm_.rank() == 0) {
         core::save_checkpoint(make_checkpoint(), run_dir_.last_checkpoint());
         spdlog::warn("interrupted at epoch {} step {}: saved {}; continue with --resume", state_.epoch + 1, step + 1,
@@ -251,6 +263,7 @@ EpochMetrics Trainer::reduce(const tasks::MetricSums& sums, double seconds) {
 }
 
 EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
+  broadcast_buffers();
   auto& model = task_.model();
   model.eval();
   torch::NoGradGuard no_grad;
@@ -262,6 +275,7 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
   auto start = Clock::now();
   for (int64_t step = 0; step < steps && loader.next(batch); ++step) {
     if (batch.size > 0) {
+      move_to(batch, device_);
       auto output = task_.forward(batch.fields);
       auto loss = task_.loss(output, batch.fields);
       task_.accumulate_metrics(output, batch.fields, loss, sums);
@@ -306,12 +320,16 @@ core::Checkpoint Trainer::make_checkpoint() const {
 }
 
 void Trainer::save_checkpoints(bool is_best) {
-  if (comm_.rank() != 0) return;
-  std::string path = run_dir_.epoch_checkpoint(state_.epoch);
-  core::save_checkpoint(make_checkpoint(), path);
-  publish_as(path, run_dir_.last_checkpoint());
-  if (is_best) publish_as(path, run_dir_.best_checkpoint());
-  run_dir_.prune_epoch_checkpoints(options_.keep_checkpoints);
+  broadcast_buffers();  // a collective: every rank takes part, rank 0 writes
+  if (comm_.rank() == 0) {
+    std::string path = run_dir_.epoch_checkpoint(state_.epoch);
+    core::save_checkpoint(make_checkpoint(), path);
+    publish_as(path, run_dir_.last_checkpoint());
+    if (is_best) publish_as(path, run_dir_.best_checkpoint());
+    run_dir_.prune_epoch_checkpoints(options_.keep_checkpoints);
+  }
+  // Nobody reads a checkpoint before it is complete, and a failed write stops every rank here.
+  comm_.barrier();
 }
 
 void Trainer::resume(const std::string& checkpoint_path) {
@@ -334,8 +352,61 @@ void Trainer::resume(const std::string& checkpoint_path) {
 }
 
 void Trainer::load_weights(const std::string& checkpoint_path) {
-  core::Checkpoint c = core::load_checkpoint(checkpoint_path);
-  load_state_dict(task_.model(), c.model, checkpoint_path);
+  // Rank 0 reads, the others receive: hosts need not share the run directory's filesystem.
+  if (comm_.rank() == 0) {
+    core::Checkpoint c = core::load_checkpoint(checkpoint_path);
+    load_state_dict(task_.model(), c.model, checkpoint_path);
+  }
+  broadcast_model();
+}
+
+void Trainer::broadcast_model() {
+  if (comm_.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  comm_.broadcast(params_.values(), 0);
+  broadcast_buffers();
+}
+
+void Trainer::broadcast_buffers() {
+  if (comm_.size() == 1) return;
+  torch::NoGradGuard no_grad;
+  for (auto& buffer : task_.model().buffers()) {
+    if (buffer.defined() && buffer.numel() > 0) comm_.broadcast(buffer, 0);
+  }
+}
+
+void Trainer::check_parameters_in_sync() const {
+  if (comm_.size() == 1) return;
+  torch::Tensor values = params_.values().to(torch::kCPU).contiguous();
+  uLong crc = crc32(0L, Z_NULL, 0);
+  const auto* bytes = static_cast<const Bytef*>(values.data_ptr());
+  for (size_t done = 0, total = values.nbytes(); done < total;) {
+    const size_t chunk = std::min<size_t>(total - done, 1u << 30);  // zlib takes 32-bit lengths
+    crc = crc32(crc, bytes + done, static_cast<uInt>(chunk));
+    done += chunk;
+  }
+  torch::Tensor mine = torch::tensor({static_cast<int64_t>(crc)}, torch::kInt64);
+  torch::Tensor all = comm_.all_gather(mine);
+  std::string report;
+  bool same = true;
+  for (int r = 0; r < comm_.size(); ++r) {
+    const int64_t c = all[r].item<int64_t>();
+    same = same && c == all[0].item<int64_t>();
+    report += fmt::format("{}rank {}: {:08x}", r ? ", " : "", r, c);
+  }
+  if (!same) {
+    throw Error(fmt::format("parameters differ across ranks after step {} ({})", state_.step, report), "--check-sync",
+                "the ranks diverged: a non-deterministic reduction, a rank that skipped a step, or memory corruption; "
+                "rerun with --check-sync to find the first step");
+  }
+}
+
+bool Trainer::stop_requested_anywhere() {
+  const bool here = stop_ != nullptr && stop_->load();
+  if (comm_.size() == 1) return here;
+  torch::Tensor flag = torch::tensor({here ? int64_t{1} : int64_t{0}}, torch::kInt64);
+  comm_.all_reduce_sum(flag);
+  return flag.item<int64_t>() > 0;
 }
 
 }  // namespace strike::worker

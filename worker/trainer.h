@@ -14,6 +14,7 @@
 #include "tasks/optim/scheduler.h"
 #include "tasks/task.h"
 #include "worker/comm/communicator.h"
+#include "worker/comm/gradient_sync.h"
 #include "worker/loader/loader.h"
 #include "worker/progress.h"
 #include "worker/run_dir.h"
@@ -28,6 +29,8 @@ struct TrainerOptions {
   int64_t patience = 0;                 // epochs without improvement before stopping; 0 = never stop early
   int64_t keep_checkpoints = 3;         // epoch checkpoints kept on disk (best.h5 and last.h5 always); 0 = all
   int64_t max_steps_per_epoch = 0;      // cap on training steps per epoch (smoke tests); 0 = whole epoch
+  bool check_sync = false;              // after every step, verify by checksum that all ranks hold identical parameters
+  GradientSyncOptions gradient_sync;    // buckets and wire format of the gradient all-reduce
   ProgressOptions progress;             // terminal progress display
 };
 
@@ -59,7 +62,7 @@ class Trainer {
  public:
   Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameters& params, tasks::Optimizer& optimizer,
           const tasks::Scheduler& scheduler, Communicator& comm, RunDir run_dir, const core::Manifest& manifest,
-          std::string config_yaml, const std::atomic<bool>* stop = nullptr);
+          std::string config_yaml, const std::atomic<bool>* stop = nullptr, torch::Device device = torch::kCPU);
 
   // Trains for the remaining epochs, validating after each, writing checkpoints and metrics.
   void fit(DataLoader& train, DataLoader* val);
@@ -84,6 +87,14 @@ class Trainer {
   double initial_best() const;  // the worst value of the monitored metric
   // Metric sums of this rank -> exact averages over all ranks.
   EpochMetrics reduce(const tasks::MetricSums& sums, double seconds);
+  // Rank 0's parameters and buffers to every rank (start of training).
+  void broadcast_model();
+  // Rank 0's buffers (batch-norm statistics) to every rank, so evaluation and checkpoints agree.
+  void broadcast_buffers();
+  // Throws, naming the ranks, unless every rank's parameters are bitwise identical.
+  void check_parameters_in_sync() const;
+  // True on every rank when a stop signal reached any rank (all must stop at the same step).
+  bool stop_requested_anywhere();
 
   TrainerOptions options_;
   tasks::Task& task_;
@@ -95,7 +106,9 @@ class Trainer {
   const core::Manifest& manifest_;
   std::string config_yaml_;
   const std::atomic<bool>* stop_;
+  torch::Device device_;  // where the model lives; batches are moved there
   Progress progress_;
+  GradientSync gradient_sync_;
   TrainerState state_;
 };
 

@@ -6,7 +6,7 @@
 namespace strike::tasks {
 
 FlatParameters::FlatParameters(torch::nn::Module& module) {
-  std::vector<torch::Tensor> params;
+  std::vector<torch::Tensor>& params = params_;
   int64_t total = 0;
   torch::Device device = torch::kCPU;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) {

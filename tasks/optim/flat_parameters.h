@@ -38,6 +38,8 @@ class FlatParameters {
   // float32 [numel()]: 1 where weight decay applies, 0 elsewhere.
   const torch::Tensor& decay_mask() const { return decay_mask_; }
   const std::vector<Slot>& slots() const { return slots_; }
+  // The module's parameter tensors, in slot order (gradient hooks attach to them).
+  const std::vector<torch::Tensor>& parameters() const { return params_; }
   int64_t numel() const { return values_.numel(); }
 
   // Zeroes the gradient buffer in place (the per-parameter .grad() views stay bound).
@@ -46,6 +48,7 @@ class FlatParameters {
  private:
   torch::Tensor values_, grads_, decay_mask_;
   std::vector<Slot> slots_;
+  std::vector<torch::Tensor> params_;
 };
 
 }  // namespace strike::tasks

@@ -74,6 +74,25 @@ TEST(Sampler, TrainingRanksRunEqualStepsOnDisjointRows) {
   }
 }
 
+// N ranks with batch B together train on exactly the global batches one rank sees with batch N*B.
+TEST(Sampler, TrainingOrderDoesNotDependOnWorldSize) {
+  constexpr int64_t B = 4;
+  for (int world : {2, 3, 5}) {
+    for (int64_t epoch : {0, 3}) {
+      std::vector<int64_t> one = Sampler(kShards, kBytes, 0, 1, train_options(B * world)).delivered_rows(epoch);
+      std::vector<std::vector<int64_t>> ranks;
+      for (int rank = 0; rank < world; ++rank) {
+        ranks.push_back(Sampler(kShards, kBytes, rank, world, train_options(B)).delivered_rows(epoch));
+      }
+      std::vector<int64_t> interleaved;
+      for (size_t step = 0; step * B < ranks[0].size(); ++step) {
+        for (const auto& rows : ranks) interleaved.insert(interleaved.end(), rows.begin() + step * B, rows.begin() + (step + 1) * B);
+      }
+      EXPECT_EQ(interleaved, one) << "world " << world << " epoch " << epoch;
+    }
+  }
+}
+
 TEST(Sampler, ShufflesWithinWindows) {
   Sampler s(kShards, kBytes, 0, 1, train_options(1));
   std::vector<int64_t> rows = s.delivered_rows(0);

@@ -1,9 +1,15 @@
-// The local (single-rank) Communicator.
+// The local Communicator, and the choice of communicator for a process.
 #include "worker/comm/communicator.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+
+#include "core/error.h"
+#include "worker/comm/mpi_communicator.h"
+#ifdef STRIKE_WITH_CUDA
+#include "worker/comm/nccl_communicator.h"
+#endif
 
 namespace strike::worker {
 
@@ -11,6 +17,35 @@ void LocalCommunicator::abort(int code, const std::string& reason) {
   spdlog::error("aborting: {}", reason);
   spdlog::default_logger()->flush();
   std::_Exit(code);
+}
+
+bool launched_by_mpi() {
+  // Open MPI's mpirun, PMIx (srun --mpi=pmix, prterun) and PMI-1/2 launchers respectively.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"}) {
+    if (std::getenv(name) != nullptr) return true;
+  }
+  return false;
+}
+
+std::string process_label() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* rank = std::getenv(name)) return std::string("strike-worker rank ") + rank;
+  }
+  return "strike-worker";
+}
+
+std::unique_ptr<Communicator> make_communicator(int* argc, char*** argv, bool cuda) {
+  // One rank has nothing to reduce, on any device.
+  if (!launched_by_mpi()) return std::make_unique<LocalCommunicator>();
+  auto mpi = std::make_unique<MpiCommunicator>(argc, argv);
+  if (cuda) {
+#ifdef STRIKE_WITH_CUDA
+    return std::make_unique<NcclCommunicator>(std::move(mpi));
+#else
+    throw UsageError("CUDA training needs strike built with -DSTRIKE_WITH_CUDA=ON", "", "rebuild, or train with --device cpu");
+#endif
+  }
+  return mpi;
 }
 
 }  // namespace strike::worker

@@ -1,4 +1,4 @@
-// Communicator: how ranks agree on tensors. Local now; MPI and NCCL implement the same interface.
+// Communicator: how ranks agree on tensors. Local, MPI (CPU tensors) and NCCL (CUDA tensors) implement it.
 #pragma once
 #include <torch/torch.h>
 
@@ -8,6 +8,19 @@
 
 namespace strike::worker {
 
+// A collective in flight. Transports such as MPI only move bytes while the process calls into them,
+// so the owner polls test() between pieces of work to keep it moving.
+class PendingReduce {
+ public:
+  virtual ~PendingReduce() = default;
+  // Drives progress without blocking; true once the result is in place.
+  virtual bool test() = 0;
+  // Blocks until the result is in place.
+  virtual void wait() = 0;
+};
+
+// Supported tensors: contiguous, on the device the implementation serves, of dtype float32,
+// float64, int64, bfloat16 or float16 (the last two are summed in float32 and rounded once).
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -18,6 +31,9 @@ class Communicator {
   virtual int local_size() const = 0;
   // In-place sum over all ranks.
   virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
+  // Starts an in-place sum over all ranks. Every rank must start collectives in the same order;
+  // `tensor` must stay alive and untouched until the handle reports completion.
+  virtual std::unique_ptr<PendingReduce> all_reduce_sum_async(torch::Tensor tensor) = 0;
   // In-place copy of `root`'s tensor to every rank.
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;
   // Concatenation along dim 0 of every rank's tensor (same shape on every rank).
@@ -29,6 +45,13 @@ class Communicator {
   virtual std::string backend() const = 0;
 };
 
+// A reduction that was complete when it started (one rank, or a blocking fallback).
+class CompletedReduce final : public PendingReduce {
+ public:
+  bool test() override { return true; }
+  void wait() override {}
+};
+
 // One rank, no peers: every collective is the identity.
 class LocalCommunicator final : public Communicator {
  public:
@@ -37,11 +60,26 @@ class LocalCommunicator final : public Communicator {
   int local_rank() const override { return 0; }
   int local_size() const override { return 1; }
   void all_reduce_sum(torch::Tensor&) override {}
+  std::unique_ptr<PendingReduce> all_reduce_sum_async(torch::Tensor) override {
+    return std::make_unique<CompletedReduce>();
+  }
   void broadcast(torch::Tensor&, int) override {}
   torch::Tensor all_gather(const torch::Tensor& tensor) override { return tensor.clone(); }
   void barrier() override {}
   [[noreturn]] void abort(int code, const std::string& reason) override;
   std::string backend() const override { return "local"; }
 };
+
+// True when this process was started by an MPI launcher (mpirun, srun --mpi=pmix): its environment
+// carries the launcher's rank variables.
+bool launched_by_mpi();
+
+// "strike-worker", or "strike-worker rank N" when an MPI launcher started it: the prefix of every
+// error message, so the user knows which rank spoke.
+std::string process_label();
+
+// The communicator for this process: MPI when an MPI launcher started it, local otherwise.
+// With `cuda` (ranks that train on GPUs) collectives on CUDA tensors go through NCCL, the rest through MPI.
+std::unique_ptr<Communicator> make_communicator(int* argc, char*** argv, bool cuda);
 
 }  // namespace strike::worker

@@ -113,8 +113,7 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
 DataLoader::~DataLoader() { stop(); }
 
 int64_t DataLoader::rank_samples() const {
-  if (options_.drop_last) return steps_per_epoch() * options_.batch_size;
-  return sampler_->plan(0).rows;  // varies by epoch only when shuffling without drop_last
+  return sampler_->plan(0).delivered;  // the same every epoch
 }
 
 void DataLoader::stop() {
@@ -267,7 +266,7 @@ void DataLoader::produce(EpochPlan plan) {
 
   begin_batch();
   bind();
-  int64_t produced = 0;
+  int64_t produced = 0, pos = 0;  // rows delivered, stream position
   for (size_t w = 0; w < plan.windows.size() && produced < plan.delivered; ++w) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -280,13 +279,14 @@ void DataLoader::produce(EpochPlan plan) {
     for (int64_t b = window.first_block; b < window.first_block + window.num_blocks; ++b) {
       for (int64_t i = 0; i < plan.blocks[b].count; ++i) split_row.push_back(plan.blocks[b].split_row + i);
     }
-    for (int64_t pos : sampler_->window_order(plan, w)) {
+    for (int64_t at : sampler_->window_order(plan, w)) {
       if (produced == plan.delivered) break;
+      if (!sampler_->delivers(pos++)) continue;
       for (size_t i = 0; i < fields_.size(); ++i) {
         const int64_t n = fields_[i].bytes;
-        std::memcpy(dst[i] + filled * n, fields_[i].data.get() + pos * n, static_cast<size_t>(n));
+        std::memcpy(dst[i] + filled * n, fields_[i].data.get() + at * n, static_cast<size_t>(n));
       }
-      index[filled++] = split_row[pos];
+      index[filled++] = split_row[at];
       ++produced;
       if (filled == size) {
         if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, index))) return;
@@ -313,9 +313,14 @@ Batch DataLoader::finish_batch(int64_t epoch, int64_t step, int64_t size, const 
       const auto dims = batch_shape(size, f.spec.shape);
       std::vector<SampleTransform> t;
       if (options_.augment) {
-        t = draw_transforms(size, options_.crop_padding, options_.hflip,
-                            core::derive_seed({options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(rank_),
-                                               static_cast<uint64_t>(step), kAugStream}));
+        // Drawn for the whole global batch and sliced, so a sample's transform does not depend on
+        // how many ranks share the batch.
+        const int64_t B = options_.batch_size;
+        t = draw_transforms(B * world_, options_.crop_padding, options_.hflip,
+                            core::derive_seed({options_.seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(step),
+                                               kAugStream}));
+        t.erase(t.begin(), t.begin() + rank_ * B);
+        t.resize(static_cast<size_t>(size));
       }
       torch::Tensor out;
       if (options_.normalize) {

@@ -1,4 +1,5 @@
-// The loader's plan: blocks dealt to ranks, windows shuffled, equal step counts on every rank.
+// The loader's plan: one world-independent training stream cut into per-rank slices, contiguous
+// evaluation ranges, equal step counts on every rank.
 #include "worker/loader/sampler.h"
 
 #include <algorithm>
@@ -11,7 +12,8 @@
 namespace strike::worker {
 
 namespace {
-constexpr uint64_t kBlockStream = 0x426c6f636bULL;  // "Block": the epoch's block permutation
+constexpr uint64_t kBlockStream = 0x426c6f636bULL;   // "Block": the epoch's block permutation
+constexpr uint64_t kWindowStream = 0x57696e646fULL;  // "Windo": row order within each window
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
@@ -29,25 +31,15 @@ Sampler::Sampler(std::vector<int64_t> shard_rows, int64_t bytes_per_sample, int 
   require(bytes_per_sample_ > 0, "samples must have a positive size");
   for (int64_t r : shard_rows_) total_rows_ += r;
 
-  // A split smaller than a few blocks per rank would leave ranks empty, so small splits get small blocks.
+  // A small split gets small blocks, so shuffling blocks still mixes it. Independent of the world
+  // size: the training order must be the same for any number of ranks.
   block_rows_ = std::max<int64_t>(1, options_.block_bytes / bytes_per_sample_);
-  if (total_rows_ > 0) block_rows_ = std::max<int64_t>(1, std::min(block_rows_, ceil_div(total_rows_, 4 * world_)));
+  if (total_rows_ > 0) block_rows_ = std::max<int64_t>(1, std::min(block_rows_, ceil_div(total_rows_, 32)));
 
   const int64_t B = options_.batch_size;
   if (options_.shuffle) {
-    // Which blocks a rank gets changes every epoch; bound over every permutation instead, so the
-    // count is the same each epoch and on each rank (one rank holds at least n/world blocks).
-    std::vector<int64_t> sizes;
-    for (const Block& b : all_blocks()) sizes.push_back(b.count);
-    std::sort(sizes.begin(), sizes.end());
-    const int64_t n = static_cast<int64_t>(sizes.size());
-    if (options_.drop_last) {
-      int64_t fewest = std::accumulate(sizes.begin(), sizes.begin() + n / world_, int64_t{0});
-      steps_ = fewest / B;
-    } else {
-      int64_t most = std::accumulate(sizes.end() - ceil_div(n, world_), sizes.end(), int64_t{0});
-      steps_ = ceil_div(most, B);
-    }
+    const int64_t global = B * world_;
+    steps_ = options_.drop_last ? total_rows_ / global : ceil_div(total_rows_, global);
   } else {
     steps_ = options_.drop_last ? (total_rows_ / world_) / B : ceil_div(ceil_div(total_rows_, world_), B);
   }
@@ -66,14 +58,14 @@ std::vector<Block> Sampler::all_blocks() const {
   return blocks;
 }
 
-std::vector<Block> Sampler::rank_blocks(int64_t epoch) const {
+std::vector<Block> Sampler::plan_blocks(int64_t epoch) const {
   if (options_.shuffle) {
+    // Every rank reads every block and keeps its slice of each global batch: reading W times the
+    // data (from the page cache, at memory speed) buys training that does not depend on W.
     std::vector<Block> blocks = all_blocks();
     core::Rng rng(core::derive_seed({options_.seed, static_cast<uint64_t>(epoch), kBlockStream}));
     core::shuffle(blocks, rng);
-    std::vector<Block> mine;
-    for (size_t i = rank_; i < blocks.size(); i += world_) mine.push_back(blocks[i]);
-    return mine;
+    return blocks;
   }
   // Evaluation: a contiguous, near-equal range per rank, cut at shard and block boundaries.
   const int64_t lo = total_rows_ * rank_ / world_;
@@ -94,7 +86,7 @@ std::vector<Block> Sampler::rank_blocks(int64_t epoch) const {
 EpochPlan Sampler::plan(int64_t epoch) const {
   EpochPlan plan;
   plan.epoch = epoch;
-  plan.blocks = rank_blocks(epoch);
+  plan.blocks = plan_blocks(epoch);
   // Without shuffling there is nothing to gain from holding more than one block.
   const int64_t window_rows =
       options_.shuffle ? std::max<int64_t>(1, options_.shuffle_window_bytes / bytes_per_sample_) : 1;
@@ -107,7 +99,17 @@ EpochPlan Sampler::plan(int64_t epoch) const {
     plan.windows.back().rows += count;
     plan.rows += count;
   }
-  plan.delivered = options_.drop_last ? steps_ * options_.batch_size : plan.rows;
+  const int64_t B = options_.batch_size;
+  if (options_.shuffle) {
+    plan.stream_rows = options_.drop_last ? steps_ * B * world_ : plan.rows;
+    // Full global batches give B rows each; a ragged last one (no drop_last) gives what reaches this rank.
+    const int64_t full = plan.stream_rows / (B * world_);
+    const int64_t rest = plan.stream_rows - full * B * world_;
+    plan.delivered = full * B + std::clamp<int64_t>(rest - rank_ * B, 0, B);
+  } else {
+    plan.stream_rows = options_.drop_last ? steps_ * B : plan.rows;
+    plan.delivered = plan.stream_rows;
+  }
   return plan;
 }
 
@@ -115,8 +117,7 @@ std::vector<int64_t> Sampler::window_order(const EpochPlan& plan, size_t w) cons
   std::vector<int64_t> order(plan.windows.at(w).rows);
   std::iota(order.begin(), order.end(), int64_t{0});
   if (options_.shuffle) {
-    core::Rng rng(core::derive_seed({options_.seed, static_cast<uint64_t>(plan.epoch), static_cast<uint64_t>(rank_),
-                                     static_cast<uint64_t>(world_), static_cast<uint64_t>(w)}));
+    core::Rng rng(core::derive_seed({options_.seed, static_cast<uint64_t>(plan.epoch), kWindowStream, static_cast<uint64_t>(w)}));
     core::shuffle(order, rng);
   }
   return order;
@@ -125,15 +126,16 @@ std::vector<int64_t> Sampler::window_order(const EpochPlan& plan, size_t w) cons
 std::vector<int64_t> Sampler::delivered_rows(int64_t epoch) const {
   EpochPlan p = plan(epoch);
   std::vector<int64_t> rows;
-  for (size_t w = 0; w < p.windows.size() && static_cast<int64_t>(rows.size()) < p.delivered; ++w) {
+  int64_t pos = 0;  // stream position
+  for (size_t w = 0; w < p.windows.size() && pos < p.stream_rows; ++w) {
     const Window& win = p.windows[w];
     std::vector<int64_t> split_row;  // position within the window -> row within the split
     for (int64_t b = win.first_block; b < win.first_block + win.num_blocks; ++b) {
       for (int64_t i = 0; i < p.blocks[b].count; ++i) split_row.push_back(p.blocks[b].split_row + i);
     }
-    for (int64_t pos : window_order(p, w)) {
-      if (static_cast<int64_t>(rows.size()) == p.delivered) break;
-      rows.push_back(split_row[pos]);
+    for (int64_t at : window_order(p, w)) {
+      if (pos == p.stream_rows) break;
+      if (delivers(pos++)) rows.push_back(split_row[at]);
     }
   }
   return rows;

@@ -1,5 +1,5 @@
-// The loader's plan: which rows a rank reads, in which blocks and order, as a pure function of
-// (seed, epoch, rank, world size). No I/O, so tests can check it directly.
+// The loader's plan: which rows a rank reads and delivers, in which blocks and order, as a pure
+// function of (seed, epoch, rank, world size). No I/O, so tests can check it directly.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -8,7 +8,7 @@ namespace strike::worker {
 
 struct SamplerOptions {
   int64_t batch_size = 128;                  // rows per batch
-  bool shuffle = true;                       // permute blocks across ranks and rows within windows
+  bool shuffle = true;                       // training order: blocks permuted, rows shuffled within windows
   bool drop_last = true;                     // every batch full; otherwise short/empty trailing batches
   uint64_t seed = 0;                         // base of every random stream
   int64_t block_bytes = 1 << 20;             // target size of one contiguous read
@@ -23,20 +23,22 @@ struct Block {
   int64_t split_row = 0;  // index of the first row within the whole split
 };
 
-// Consecutive blocks of a rank's list that are held in memory together and shuffled as one.
+// Consecutive blocks of the plan that are held in memory together and shuffled as one.
 struct Window {
   int64_t first_block = 0;  // index into EpochPlan::blocks
   int64_t num_blocks = 0;
   int64_t rows = 0;
 };
 
-// One rank's epoch: its blocks in reading order, grouped into windows.
+// One rank's epoch: the blocks it reads in order, grouped into windows. The windows' rows in
+// window order form the delivery stream; the rank delivers the stream positions that are its own.
 struct EpochPlan {
   int64_t epoch = 0;
   std::vector<Block> blocks;
   std::vector<Window> windows;
-  int64_t rows = 0;       // rows this rank holds this epoch
-  int64_t delivered = 0;  // rows it actually delivers (steps * batch with drop_last, else rows)
+  int64_t rows = 0;         // rows in the blocks
+  int64_t stream_rows = 0;  // leading stream positions used this epoch (drop_last drops the rest)
+  int64_t delivered = 0;    // rows this rank delivers
 };
 
 class Sampler {
@@ -53,6 +55,13 @@ class Sampler {
   int64_t batch_size() const { return options_.batch_size; }
 
   EpochPlan plan(int64_t epoch) const;
+  // Whether stream position `pos` is this rank's. Training: the stream is the same for every world
+  // size, and rank r takes rows [r*B, (r+1)*B) of each global batch of W*B rows, so N ranks see
+  // exactly the global batches one rank would see with batch N*B. Evaluation: every rank reads only
+  // its own contiguous range, all of which it delivers.
+  bool delivers(int64_t pos) const {
+    return !options_.shuffle || (pos / options_.batch_size) % world_ == rank_;
+  }
   // Positions within window `w`'s rows (blocks concatenated in order) in delivery order.
   std::vector<int64_t> window_order(const EpochPlan& plan, size_t w) const;
   // Split-row index of each row this rank delivers in the epoch, in order (O(rows); for tests/tools).
@@ -60,7 +69,7 @@ class Sampler {
 
  private:
   std::vector<Block> all_blocks() const;
-  std::vector<Block> rank_blocks(int64_t epoch) const;
+  std::vector<Block> plan_blocks(int64_t epoch) const;
 
   std::vector<int64_t> shard_rows_;
   int64_t bytes_per_sample_;

@@ -1,0 +1,65 @@
+// GradientSync: averages gradients over ranks in flat buckets whose all-reduce overlaps backward.
+#pragma once
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tasks/optim/flat_parameters.h"
+#include "worker/comm/communicator.h"
+
+namespace strike::worker {
+
+struct GradientSyncOptions {
+  double bucket_mb = 25.0;         // gradient bytes per all-reduce bucket (MiB of float32)
+  double first_bucket_mb = 1.0;    // the first bucket (the last layers' gradients, ready first) is small so
+                                   // communication starts early in backward
+  std::string compression = "none";  // gradients on the wire: none (float32), bf16 or fp16
+};
+
+// Buckets are contiguous ranges of the flat gradient buffer, filled from the last parameter
+// backwards (the order backward produces gradients). A hook on each parameter's gradient
+// accumulator counts down its bucket; a full bucket's all-reduce starts at once, in bucket order on
+// every rank (MPI requires one order), while backward computes the earlier layers' gradients.
+// Without compression buckets are reduced in place: no copy of the gradients is made.
+class GradientSync {
+ public:
+  GradientSync(tasks::FlatParameters& params, Communicator& comm, GradientSyncOptions options);
+  ~GradientSync();
+  GradientSync(const GradientSync&) = delete;
+  GradientSync& operator=(const GradientSync&) = delete;
+
+  // Call before each backward: `sync` false skips communication (accumulation micro-steps).
+  void prepare(bool sync);
+  // After backward: starts buckets that never filled (unused parameters), waits for all and
+  // divides by the world size. Gradients are then identical on every rank.
+  void finish();
+
+  struct Bucket {
+    int64_t offset = 0, numel = 0;  // range in the flat gradient buffer
+    std::vector<size_t> slots;      // parameters in it
+  };
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+
+ private:
+  void on_gradient_ready(size_t slot);
+  void launch_ready_buckets();
+  void launch(size_t bucket);
+
+  tasks::FlatParameters& params_;
+  Communicator& comm_;
+  GradientSyncOptions options_;
+  torch::ScalarType wire_dtype_ = torch::kFloat32;
+  std::vector<Bucket> buckets_;
+  std::vector<size_t> bucket_of_slot_;
+  std::vector<torch::Tensor> wire_;              // per bucket: the compressed copy (compression only)
+  std::vector<int64_t> pending_;                 // per bucket: parameters still to come this backward
+  std::vector<std::unique_ptr<PendingReduce>> inflight_;  // per bucket, once launched
+  size_t next_launch_ = 0;
+  bool active_ = false;
+  // Keeps the gradient accumulators (where the hooks live) alive: a parameter only holds them weakly.
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+};
+
+}  // namespace strike::worker
