@@ -2,6 +2,7 @@
 #include "launcher/app.h"
 
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 
 #include "core/config.h"
@@ -20,6 +21,8 @@ namespace strike::launcher {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 // `strike train ARGS` runs `strike-worker train ARGS` on every rank: flags are checked here first
 // so mistakes are reported before any process starts, and --help shows every default.
 int launch_training(int argc, char** argv, const worker::TrainCommandOptions& options) {
@@ -31,7 +34,12 @@ int launch_training(int argc, char** argv, const worker::TrainCommandOptions& op
   // mpirun and srun pass USR1 on to every rank (mpirun turns INT into a kill): the first Ctrl-C
   // asks the ranks to checkpoint and stop together, a second one ends them.
   const bool direct = command.size() == args.size() + 1;  // no mpirun/srun in front
-  return run_child(command, direct ? 0 : SIGUSR1);
+  const int code = run_child(command, direct ? 0 : SIGUSR1);
+  if (!direct && code != kExitOk && code != kExitInterrupted) {
+    std::cerr << "strike: the job failed: " << fs::path(command.front()).filename().string() << " exited with " << code
+              << "; the first error is above, and every rank's log is in <run dir>/logs/rank-N.log" << std::endl;
+  }
+  return code;
 }
 
 }  // namespace

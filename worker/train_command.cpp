@@ -2,6 +2,7 @@
 #include "worker/train_command.h"
 
 #include <sched.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -62,6 +63,9 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--device", o.device, "cpu, cuda, or auto (cuda when a GPU is visible); rank i uses GPU local_rank")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--precision", o.trainer.precision,
+                 "32, bf16-mixed (autocast to bf16) or 16-mixed (fp16 autocast + dynamic loss scaling, CUDA)")
+      ->check(CLI::IsMember({"32", "bf16-mixed", "16-mixed"}));
   app.add_option("--ranks", o.launch.ranks, "Ranks (processes) in the job; `strike train` starts them")
       ->check(CLI::PositiveNumber);
   app.add_option("--hosts", o.launch.hosts, "Hosts and slots for mpirun, e.g. a:4,b:4 (empty: this host)");
@@ -157,6 +161,10 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   torch::set_num_threads(threads);
   torch::manual_seed(o.seed);
 
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  spdlog::debug("rank {} of {} on {} (local rank {} of {}), {} thread(s), {}", comm.rank(), comm.size(), host,
+                comm.local_rank(), comm.local_size(), threads, device.str());
   std::string config = core::resolved_config(app);
   if (comm.rank() == 0) run_dir.write_config(config);
   spdlog::info("run directory {}", fs::absolute(o.output).string());
@@ -231,6 +239,8 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
         {"threads_per_rank", threads},
         {"epochs", trainer.state().epoch},
         {"steps", trainer.state().step},
+        {"precision", o.trainer.precision},
+        {"skipped_steps", trainer.skipped_steps()},
         {"batch_size", o.batch_size},
         {"samples_per_sec", trainer.samples_per_sec()},
         {"train_seconds", trainer.state().train_seconds},

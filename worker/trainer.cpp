@@ -59,7 +59,8 @@ nlohmann::json TrainerState::to_json() const {
           {"metric_rows", metric_rows},
           {"epoch_step", epoch_step},
           {"epoch_sums", epoch_sums},
-          {"epoch_seconds", epoch_seconds}};
+          {"epoch_seconds", epoch_seconds},
+          {"loss_scaler", loss_scaler}};
 }
 
 TrainerState TrainerState::from_json(const nlohmann::json& j) {
@@ -76,6 +77,7 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
   s.epoch_step = j.value("epoch_step", int64_t{0});
   s.epoch_sums = j.value("epoch_sums", nlohmann::json());
   s.epoch_seconds = j.value("epoch_seconds", 0.0);
+  s.loss_scaler = j.value("loss_scaler", nlohmann::json());
   return s;
 }
 
@@ -94,7 +96,10 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
       stop_(stop),
       device_(device),
       progress_(options_.progress, comm.rank() == 0),
-      gradient_sync_(params, comm, options_.gradient_sync) {
+      gradient_sync_(params, comm, options_.gradient_sync),
+      precision_(tasks::parse_precision(options_.precision)),
+      scaler_(tasks::needs_loss_scaling(precision_)) {
+  tasks::check_precision_supported(precision_, device_.type());
   require(options_.epochs >= 1, "--epochs must be at least 1");
   require(options_.accumulate >= 1, "--accumulate must be at least 1");
   require(options_.grad_clip >= 0, "--grad-clip must be >= 0");
@@ -196,9 +201,13 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
     // Only the last micro-step of an accumulation communicates.
     const bool boundary = (step + 1) % options_.accumulate == 0 || step + 1 == steps;
     gradient_sync_.prepare(boundary);
-    auto output = task_.forward(batch.fields);
-    auto loss = task_.loss(output, batch.fields);
-    (options_.accumulate > 1 ? loss / static_cast<double>(options_.accumulate) : loss).backward();
+    torch::Tensor output, loss;
+    {
+      tasks::AutocastScope autocast(precision_, device_.type());
+      output = task_.forward(batch.fields);
+      loss = task_.loss(output, batch.fields);
+    }
+    scaler_.scale(options_.accumulate > 1 ? loss / static_cast<double>(options_.accumulate) : loss).backward();
     {
       torch::NoGradGuard no_grad;
       task_.accumulate_metrics(output.detach(), batch.fields, loss.detach(), sums);
@@ -206,8 +215,13 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
     double lr = scheduler_.lr(state_.step);
     if (boundary) {
       gradient_sync_.finish();
-      if (options_.grad_clip > 0) tasks::clip_grad_norm(params_, options_.grad_clip);
-      optimizer_.step(lr);
+      // Every rank holds the same reduced gradients, so every rank takes the same skip decision.
+      const bool overflow = scaler_.unscale(params_.grads());
+      if (!overflow) {
+        if (options_.grad_clip > 0) tasks::clip_grad_norm(params_, options_.grad_clip);
+        optimizer_.step(lr);
+      }
+      scaler_.update(overflow);
       params_.zero_grad();
       ++state_.step;
       if (options_.check_sync) check_parameters_in_sync();
@@ -276,8 +290,12 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
   for (int64_t step = 0; step < steps && loader.next(batch); ++step) {
     if (batch.size > 0) {
       move_to(batch, device_);
-      auto output = task_.forward(batch.fields);
-      auto loss = task_.loss(output, batch.fields);
+      torch::Tensor output, loss;
+      {
+        tasks::AutocastScope autocast(precision_, device_.type());
+        output = task_.forward(batch.fields);
+        loss = task_.loss(output, batch.fields);
+      }
       task_.accumulate_metrics(output, batch.fields, loss, sums);
     }
     auto avg = sums.averages();
@@ -311,7 +329,9 @@ core::Checkpoint Trainer::make_checkpoint() const {
   c.optimizer = optimizer_.state();
   c.optimizer_meta = optimizer_.meta();
   c.scheduler = {{"step", state_.step}};
-  c.trainer = state_.to_json();
+  TrainerState state = state_;
+  state.loss_scaler = scaler_.state();
+  c.trainer = state.to_json();
   c.rng_state = at::detail::getDefaultCPUGenerator().get_state();
   c.config = config_yaml_;
   c.manifest = manifest_.to_json();
@@ -342,6 +362,7 @@ void Trainer::resume(const std::string& checkpoint_path) {
   load_state_dict(task_.model(), c.model, checkpoint_path);
   optimizer_.load_state(c.optimizer);
   state_ = TrainerState::from_json(c.trainer);
+  if (!state_.loss_scaler.is_null()) scaler_.load_state(state_.loss_scaler);
   if (state_.best_epoch == 0) state_.best = initial_best();
   if (c.rng_state.defined()) {
     at::Generator generator = at::detail::getDefaultCPUGenerator();

@@ -10,6 +10,7 @@
 
 #include "core/checkpoint.h"
 #include "core/manifest.h"
+#include "tasks/optim/mixed_precision.h"
 #include "tasks/optim/optimizer.h"
 #include "tasks/optim/scheduler.h"
 #include "tasks/task.h"
@@ -31,6 +32,7 @@ struct TrainerOptions {
   int64_t max_steps_per_epoch = 0;      // cap on training steps per epoch (smoke tests); 0 = whole epoch
   bool check_sync = false;              // after every step, verify by checksum that all ranks hold identical parameters
   GradientSyncOptions gradient_sync;    // buckets and wire format of the gradient all-reduce
+  std::string precision = "32";         // 32, bf16-mixed (autocast to bf16) or 16-mixed (fp16 + loss scaling)
   ProgressOptions progress;             // terminal progress display
 };
 
@@ -47,6 +49,7 @@ struct TrainerState {
   int64_t epoch_step = 0;               // steps done in the unfinished epoch (interrupted runs)
   nlohmann::json epoch_sums;            // its metric sums so far
   double epoch_seconds = 0;             // its training time so far
+  nlohmann::json loss_scaler;           // 16-mixed: the dynamic loss scale and skipped steps
   nlohmann::json to_json() const;
   static TrainerState from_json(const nlohmann::json& j);
 };
@@ -74,6 +77,8 @@ class Trainer {
   void load_weights(const std::string& checkpoint_path);
 
   const TrainerState& state() const { return state_; }
+  // Optimizer steps skipped because fp16 gradients overflowed (16-mixed only).
+  int64_t skipped_steps() const { return scaler_.skipped_steps(); }
   // Training throughput of this run so far (all ranks), samples per second.
   double samples_per_sec() const;
   // Adds a metrics.csv row (e.g. the final test row) and rewrites the file.
@@ -109,6 +114,8 @@ class Trainer {
   torch::Device device_;  // where the model lives; batches are moved there
   Progress progress_;
   GradientSync gradient_sync_;
+  tasks::Precision precision_;
+  tasks::LossScaler scaler_;
   TrainerState state_;
 };
 
