@@ -27,7 +27,8 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
 int guarded_main(const std::string& program, const std::function<int()>& body) {
   auto report = [&](const std::string& kind, const std::string& message) {
     std::fflush(stdout);
-    std::cerr << program << ": " << kind << message << std::endl;
+    // One write: several ranks share the terminal, and pieces would interleave.
+    std::cerr << (program + ": " + kind + message + "\n") << std::flush;
     spdlog::default_logger()->flush();
   };
   try {

@@ -20,7 +20,12 @@ std::string find_program(const std::string& name) {
   while (std::getline(dirs, dir, ':')) {
     if (dir.empty()) continue;
     fs::path candidate = fs::path(dir) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    if (::access(candidate.c_str(), X_OK) != 0) continue;
+    // Open MPI derives its install prefix from the directory mpirun was started from: through
+    // Debian's /bin -> /usr/bin link that prefix would be "/", which mpirun rejects.
+    std::error_code ec;
+    fs::path real_dir = fs::canonical(dir, ec);
+    return (ec ? candidate : real_dir / name).string();
   }
   return "";
 }
