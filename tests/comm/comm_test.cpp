@@ -86,6 +86,26 @@ torch::Tensor local_grads(Net& net, tasks::FlatParameters& flat, const torch::Te
   return flat.grads().clone();
 }
 
+// The plain average over ranks of each rank's own gradients, by one blocking all-reduce (the reference).
+torch::Tensor averaged(Communicator& comm, torch::Tensor local) {
+  comm.all_reduce_sum(local);
+  return local / comm.size();
+}
+
+// One synchronized step: gradients of `x` through GradientSync.
+void synced_backward(Net& net, tasks::FlatParameters& flat, GradientSync& sync, const torch::Tensor& x) {
+  flat.zero_grad();
+  sync.prepare(true);
+  net.forward(x).pow(2).mean().backward();
+  sync.finish();
+}
+
+// Every rank must end with the same bits, or the replicas drift apart.
+void expect_identical_on_all_ranks(Communicator& comm, const torch::Tensor& t, const std::string& what) {
+  torch::Tensor gathered = comm.all_gather(t.unsqueeze(0));
+  for (int r = 1; r < comm.size(); ++r) EXPECT_TRUE(torch::equal(gathered[r], gathered[0])) << what;
+}
+
 TEST_F(Comm, GradientSyncAveragesInSmallBuckets) {
   torch::manual_seed(1);
   Net net;
@@ -105,19 +125,10 @@ TEST_F(Comm, GradientSyncAveragesInSmallBuckets) {
 
   torch::manual_seed(100 + rank);
   torch::Tensor x = torch::randn({8, 32});
-  torch::Tensor mine = local_grads(net, flat, x);
-  torch::Tensor expected = mine.clone();
-  comm.all_reduce_sum(expected);
-  expected /= size;
-
-  flat.zero_grad();
-  sync.prepare(true);
-  net.forward(x).pow(2).mean().backward();
-  sync.finish();
+  torch::Tensor expected = averaged(comm, local_grads(net, flat, x));
+  synced_backward(net, flat, sync, x);
   EXPECT_TRUE(torch::allclose(flat.grads(), expected, 1e-6, 1e-7));
-  // Bitwise identical on every rank: the optimizer then keeps the replicas identical.
-  torch::Tensor gathered = comm.all_gather(flat.grads().unsqueeze(0));
-  for (int r = 1; r < size; ++r) EXPECT_TRUE(torch::equal(gathered[r], gathered[0]));
+  expect_identical_on_all_ranks(comm, flat.grads(), "float32 buckets");
 }
 
 TEST_F(Comm, AccumulationCommunicatesOnlyOnTheLastMicroStep) {
@@ -137,9 +148,7 @@ TEST_F(Comm, AccumulationCommunicatesOnlyOnTheLastMicroStep) {
   sync.prepare(true);
   net.forward(x2).pow(2).mean().backward();
   sync.finish();
-  torch::Tensor expected = g1 + g2;
-  comm.all_reduce_sum(expected);
-  expected /= size;
+  torch::Tensor expected = averaged(comm, g1 + g2);
   EXPECT_TRUE(torch::allclose(flat.grads(), expected, 1e-5, 1e-6));
 }
 
@@ -153,17 +162,11 @@ TEST_F(Comm, CompressedGradientsAreCloseAndIdentical) {
     GradientSync sync(flat, comm, options);
     torch::manual_seed(300 + rank);
     torch::Tensor x = torch::randn({8, 32});
-    torch::Tensor expected = local_grads(net, flat, x);
-    comm.all_reduce_sum(expected);
-    expected /= size;
-    flat.zero_grad();
-    sync.prepare(true);
-    net.forward(x).pow(2).mean().backward();
-    sync.finish();
+    torch::Tensor expected = averaged(comm, local_grads(net, flat, x));
+    synced_backward(net, flat, sync, x);
     const double scale = expected.abs().max().item<double>();
     EXPECT_LT((flat.grads() - expected).abs().max().item<double>(), 1e-2 * scale) << wire;
-    torch::Tensor gathered = comm.all_gather(flat.grads().unsqueeze(0));
-    for (int r = 1; r < size; ++r) EXPECT_TRUE(torch::equal(gathered[r], gathered[0])) << wire;
+    expect_identical_on_all_ranks(comm, flat.grads(), wire);
   }
 }
 
