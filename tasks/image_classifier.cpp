@@ -2,6 +2,7 @@
 #include "tasks/image_classifier.h"
 
 #include "core/error.h"
+#include "tasks/nn/cross_entropy.h"
 
 #include <algorithm>
 
@@ -37,30 +38,27 @@ torch::Tensor ImageClassifier::forward(const TensorMap& batch) {
 
 torch::Tensor ImageClassifier::per_sample_loss(const torch::Tensor& logits, const torch::Tensor& labels) const {
   // Smoothed cross-entropy as PyTorch defines it: (1 - s) * nll + s * mean over classes of -log p.
-  torch::Tensor log_probs = torch::log_softmax(logits.to(torch::kFloat32), 1);
-  torch::Tensor nll = -log_probs.gather(1, labels.to(torch::kLong).view({-1, 1})).squeeze(1);
-  if (label_smoothing_ == 0) return nll;
-  return (1 - label_smoothing_) * nll - label_smoothing_ * log_probs.mean(1);
+  return cross_entropy_per_sample(logits, labels, label_smoothing_);
 }
 
 torch::Tensor ImageClassifier::loss(const torch::Tensor& output, const TensorMap& batch) {
-  return per_sample_loss(output, field(batch, "label")).mean();
+  // The same mean; one fused pass and one autograd node for float32 CPU logits of few classes.
+  return cross_entropy(output, field(batch, "label"), label_smoothing_);
 }
 
 void ImageClassifier::accumulate_metrics(const torch::Tensor& output, const TensorMap& batch, const torch::Tensor& loss,
                                          MetricSums& sums) {
   torch::NoGradGuard no_grad;
-  torch::Tensor labels = field(batch, "label").to(torch::kLong).view({-1, 1});
+  const torch::Tensor& labels = field(batch, "label");
   int64_t n = output.size(0);
   // `loss` is the batch mean; times n it is the per-sample sum, so averages over any batch split are exact.
   double loss_sum = loss.defined() ? loss.item<double>() * static_cast<double>(n)
-                                   : per_sample_loss(output, labels.view({-1})).sum().item<double>();
-  int64_t k = std::min<int64_t>(5, output.size(1));
-  torch::Tensor topk = std::get<1>(output.topk(k, 1));
-  torch::Tensor hits = topk.eq(labels);
+                                   : per_sample_loss(output, labels).sum().item<double>();
+  // Ties between logits resolve by class index (count_topk_hits), so the counts are deterministic.
+  TopkHits hits = count_topk_hits(output, labels, std::min<int64_t>(5, output.size(1)));
   sums.sums["loss"] += loss_sum;
-  sums.sums["top1"] += hits.select(1, 0).sum().item<double>();
-  sums.sums["top5"] += hits.any(1).sum().item<double>();
+  sums.sums["top1"] += static_cast<double>(hits.top1);
+  sums.sums["top5"] += static_cast<double>(hits.topk);
   sums.count += static_cast<double>(n);
 }
 

@@ -1,6 +1,8 @@
 // The linear head and the head registry.
 #include "tasks/heads/linear_head.h"
 
+#include "tasks/nn/linear_stack.h"
+
 #include <cmath>
 
 namespace strike::tasks {
@@ -17,7 +19,8 @@ LinearHead::LinearHead(const HeadOptions& options) : dropout_(options.dropout) {
 
 torch::Tensor LinearHead::forward(torch::Tensor x) {
   if (dropout_ > 0) x = torch::dropout(x, dropout_, is_training());
-  return torch::nn::functional::linear(x, weight_, bias_);
+  // One fused node on the CPU for small shapes (tasks/nn/linear_stack.h), torch::linear otherwise.
+  return linear_stack(x, {weight_}, {bias_});
 }
 
 const Registry<HeadFactory>& heads() {

@@ -2,6 +2,9 @@
 #include "tasks/optim/adamw.h"
 
 #include "tasks/optim/state_io.h"
+#include "tasks/optim/update_kernels.h"
+
+#include <ATen/Parallel.h>
 
 #include <cmath>
 
@@ -12,7 +15,7 @@ AdamW::AdamW(const OptimizerOptions& options, FlatParameters& params)
       params_(params),
       exp_avg_(torch::zeros_like(params.values())),
       exp_avg_sq_(torch::zeros_like(params.values())),
-      denom_(torch::empty_like(params.values())) {
+      denom_(params.values().device().is_cpu() ? torch::Tensor() : torch::empty_like(params.values())) {
   require(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
           "adamw betas must lie in [0, 1)");
   require(options.eps > 0, "adamw eps must be positive");
@@ -24,12 +27,34 @@ void AdamW::step(double lr) {
   const torch::Tensor& g = params_.grads();
   double b1 = options_.beta1, b2 = options_.beta2;
   ++steps_;
+  double bias_correction1 = 1 - std::pow(b1, static_cast<double>(steps_));
+  double bias_correction2 = 1 - std::pow(b2, static_cast<double>(steps_));
+  if (p.device().is_cpu()) {
+    // One pass over the buffers (split across LibTorch's threads when large) instead of nine tensor ops.
+    kernels::AdamWScalars s;
+    s.decay = static_cast<float>(-lr * options_.weight_decay);
+    s.beta1 = static_cast<float>(b1);
+    s.one_minus_beta1 = static_cast<float>(1 - b1);
+    s.beta2 = static_cast<float>(b2);
+    s.one_minus_beta2 = static_cast<float>(1 - b2);
+    s.sqrt_bias_correction2 = static_cast<float>(std::sqrt(bias_correction2));
+    s.eps = static_cast<float>(options_.eps);
+    s.step_size = static_cast<float>(-lr / bias_correction1);
+    float* pp = p.data_ptr<float>();
+    const float* gp = g.data_ptr<float>();
+    float* mp = exp_avg_.data_ptr<float>();
+    float* vp = exp_avg_sq_.data_ptr<float>();
+    const float* mask = options_.weight_decay != 0 ? params_.decay_mask().data_ptr<float>() : nullptr;
+    at::parallel_for(0, p.numel(), kCpuGrain, [&](int64_t begin, int64_t end) {
+      kernels::adamw_update(end - begin, pp + begin, gp + begin, mp + begin, vp + begin,
+                            mask ? mask + begin : nullptr, s);
+    });
+    return;
+  }
   // Decoupled decay p *= 1 - lr * wd, masked: p += (-lr * wd) * mask * p.
   if (options_.weight_decay != 0) p.addcmul_(params_.decay_mask(), p, -lr * options_.weight_decay);
   exp_avg_.mul_(b1).add_(g, 1 - b1);
   exp_avg_sq_.mul_(b2).addcmul_(g, g, 1 - b2);
-  double bias_correction1 = 1 - std::pow(b1, static_cast<double>(steps_));
-  double bias_correction2 = 1 - std::pow(b2, static_cast<double>(steps_));
   torch::sqrt_out(denom_, exp_avg_sq_).div_(std::sqrt(bias_correction2)).add_(options_.eps);
   p.addcdiv_(exp_avg_, denom_, -lr / bias_correction1);
 }

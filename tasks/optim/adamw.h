@@ -17,7 +17,7 @@ class AdamW : public Optimizer {
  private:
   OptimizerOptions options_;
   FlatParameters& params_;
-  torch::Tensor exp_avg_, exp_avg_sq_, denom_;  // denom_: scratch, reused every step
+  torch::Tensor exp_avg_, exp_avg_sq_, denom_;  // denom_: scratch of the non-CPU path, reused every step
   int64_t steps_ = 0;
 };
 

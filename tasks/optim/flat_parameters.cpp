@@ -3,6 +3,8 @@
 
 #include "core/error.h"
 
+#include <cstring>
+
 namespace strike::tasks {
 
 FlatParameters::FlatParameters(torch::nn::Module& module) {
@@ -36,6 +38,17 @@ FlatParameters::FlatParameters(torch::nn::Module& module) {
     p.mutable_grad() = grads_.narrow(0, s.offset, s.numel).view(s.shape);
     if (s.decay) decay_mask_.narrow(0, s.offset, s.numel).fill_(1);
   }
+}
+
+void FlatParameters::zero_grad() {
+  if (grads_.device().is_cpu()) {
+    // The buffer is one contiguous float32 allocation that nothing else records in a graph; bumping
+    // the version keeps autograd's in-place checks as zero_() would.
+    std::memset(grads_.data_ptr(), 0, grads_.nbytes());
+    grads_.unsafeGetTensorImpl()->bump_version();
+    return;
+  }
+  grads_.zero_();
 }
 
 }  // namespace strike::tasks

@@ -42,8 +42,9 @@ class FlatParameters {
   const std::vector<torch::Tensor>& parameters() const { return params_; }
   int64_t numel() const { return values_.numel(); }
 
-  // Zeroes the gradient buffer in place (the per-parameter .grad() views stay bound).
-  void zero_grad() { grads_.zero_(); }
+  // Zeroes the gradient buffer in place (the per-parameter .grad() views stay bound); on the CPU a
+  // plain memset, without a dispatched op.
+  void zero_grad();
 
  private:
   torch::Tensor values_, grads_, decay_mask_;

@@ -27,7 +27,12 @@ struct OptimizerOptions {
   double eps = 1e-8;           // adamw denominator epsilon
 };
 
-// One fused update of the whole flat parameter buffer per step (no per-parameter loop).
+// Elements per thread below which the CPU update loops of the optimizers run on one thread.
+constexpr int64_t kCpuGrain = int64_t{1} << 16;
+
+// One fused update of the whole flat parameter buffer per step (no per-parameter loop). On the CPU
+// the update is a single pass over raw float32 buffers (tasks/optim/update_kernels.h); on other
+// devices a few tensor ops over the flat buffers.
 class Optimizer {
  public:
   virtual ~Optimizer() = default;

@@ -2,6 +2,9 @@
 #include "tasks/optim/sgd.h"
 
 #include "tasks/optim/state_io.h"
+#include "tasks/optim/update_kernels.h"
+
+#include <ATen/Parallel.h>
 
 namespace strike::tasks {
 
@@ -15,6 +18,24 @@ Sgd::Sgd(const OptimizerOptions& options, FlatParameters& params) : options_(opt
 void Sgd::step(double lr) {
   torch::NoGradGuard no_grad;
   torch::Tensor& p = params_.values();
+  if (p.device().is_cpu()) {
+    // One pass over the buffers (split across LibTorch's threads when large) instead of up to four tensor ops.
+    kernels::SgdScalars s;
+    s.weight_decay = static_cast<float>(options_.weight_decay);
+    s.momentum = static_cast<float>(options_.momentum);
+    s.nesterov = options_.nesterov;
+    s.neg_lr = static_cast<float>(-lr);
+    float* pp = p.data_ptr<float>();
+    const float* gp = params_.grads().data_ptr<float>();
+    float* buf = momentum_buffer_.defined() ? momentum_buffer_.data_ptr<float>() : nullptr;
+    const float* mask = options_.weight_decay != 0 ? params_.decay_mask().data_ptr<float>() : nullptr;
+    at::parallel_for(0, p.numel(), kCpuGrain, [&](int64_t begin, int64_t end) {
+      kernels::sgd_update(end - begin, pp + begin, gp + begin, buf ? buf + begin : nullptr,
+                          mask ? mask + begin : nullptr, s);
+    });
+    ++steps_;
+    return;
+  }
   // d = g + wd * mask * p, out of place: the gradient buffer stays what backward produced.
   torch::Tensor d = options_.weight_decay != 0 ? torch::addcmul(params_.grads(), params_.decay_mask(), p, options_.weight_decay)
                                                : params_.grads();
