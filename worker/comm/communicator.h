@@ -32,7 +32,8 @@ class Communicator {
   // In-place sum over all ranks.
   virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
   // Starts an in-place sum over all ranks. Every rank must start collectives in the same order;
-  // `tensor` must stay alive and untouched until the handle reports completion.
+  // `tensor` must stay alive and untouched until the handle reports completion. An implementation
+  // may finish before returning where that is faster (MPI on CPU does; NCCL runs on its own stream).
   virtual std::unique_ptr<PendingReduce> all_reduce_sum_async(torch::Tensor tensor) = 0;
   // In-place copy of `root`'s tensor to every rank.
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;

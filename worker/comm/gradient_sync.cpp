@@ -68,6 +68,7 @@ void GradientSync::prepare(bool sync) {
   active_ = sync && comm_.size() > 1;
   if (!active_) return;
   next_launch_ = 0;
+  next_complete_ = 0;
   for (size_t b = 0; b < buckets_.size(); ++b) {
     pending_[b] = static_cast<int64_t>(buckets_[b].slots.size());
     inflight_[b].reset();
@@ -78,10 +79,16 @@ void GradientSync::on_gradient_ready(size_t slot) {
   if (!active_) return;
   --pending_[bucket_of_slot_[slot]];
   launch_ready_buckets();
-  // Lets MPI move the launched buckets' bytes while backward goes on.
-  for (size_t b = 0; b < next_launch_; ++b) {
-    if (inflight_[b]) inflight_[b]->test();
-  }
+  // Lets the transport move the launched buckets' bytes while backward goes on, and finishes the
+  // ones that are done.
+  while (next_complete_ < next_launch_ && inflight_[next_complete_]->test()) complete(next_complete_++);
+}
+
+void GradientSync::complete(size_t b) {
+  inflight_[b].reset();
+  torch::Tensor grads = params_.grads().narrow(0, buckets_[b].offset, buckets_[b].numel);
+  if (wire_[b].defined()) grads.copy_(wire_[b]);
+  grads.div_(static_cast<double>(comm_.size()));
 }
 
 void GradientSync::launch_ready_buckets() {
@@ -104,12 +111,10 @@ void GradientSync::finish() {
   // Parameters that took no part in this backward never fired their hooks: their (zero) gradients
   // are reduced now, still in bucket order.
   while (next_launch_ < buckets_.size()) launch(next_launch_++);
-  for (size_t b = 0; b < buckets_.size(); ++b) {
-    inflight_[b]->wait();
-    inflight_[b].reset();
-    if (wire_[b].defined()) params_.grads().narrow(0, buckets_[b].offset, buckets_[b].numel).copy_(wire_[b]);
+  for (; next_complete_ < buckets_.size(); ++next_complete_) {
+    inflight_[next_complete_]->wait();
+    complete(next_complete_);
   }
-  params_.grads().div_(static_cast<double>(comm_.size()));
 }
 
 }  // namespace strike::worker

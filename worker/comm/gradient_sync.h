@@ -46,6 +46,9 @@ class GradientSync {
   void on_gradient_ready(size_t slot);
   void launch_ready_buckets();
   void launch(size_t bucket);
+  // Once bucket b's reduction is in: back to float32 if compressed, divided by the world size
+  // (while the bucket is still in cache).
+  void complete(size_t bucket);
 
   tasks::FlatParameters& params_;
   Communicator& comm_;
@@ -57,6 +60,7 @@ class GradientSync {
   std::vector<int64_t> pending_;                 // per bucket: parameters still to come this backward
   std::vector<std::unique_ptr<PendingReduce>> inflight_;  // per bucket, once launched
   size_t next_launch_ = 0;
+  size_t next_complete_ = 0;
   bool active_ = false;
   // Keeps the gradient accumulators (where the hooks live) alive: a parameter only holds them weakly.
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
