@@ -10,8 +10,8 @@
 // message size, bucketed by GradientSync (default options: 25 MiB buckets, 1 MiB first). One timed
 // iteration is prepare(true), "every gradient ready" in backward order (the hooks GradientSync put on
 // the gradient accumulators are called directly: no autograd, no compute) and finish() (wait for all
-// buckets, divide by the world size). Each iteration starts after a barrier; its time is the slowest
-// rank's; the figure is the median over --iters after --warmup. Raw MPI_Allreduce, raw
+// buckets; the sum is the average because each rank scales its loss by 1/world size). Each
+// iteration starts after a barrier; its time is the slowest rank's; the figure is the median over --iters after --warmup. Raw MPI_Allreduce, raw
 // MPI_Iallreduce+MPI_Wait, MpiCommunicator's async all-reduce of the whole buffer and a div_ of the same
 // size are timed interleaved with strike's path, so load changes hit all alike.
 // One line per size on rank 0: bytes, buckets, microseconds of each, GB/s of raw and strike, and the

@@ -207,7 +207,10 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
       output = task_.forward(batch.fields);
       loss = task_.loss(output, batch.fields);
     }
-    scaler_.scale(options_.accumulate > 1 ? loss / static_cast<double>(options_.accumulate) : loss).backward();
+    // Each micro-batch on each rank contributes its share of the global batch's mean loss, so the
+    // gradient sum over micro-steps and ranks is the global average with no division afterwards.
+    const int64_t shares = options_.accumulate * comm_.size();
+    scaler_.scale(shares > 1 ? loss / static_cast<double>(shares) : loss).backward();
     {
       torch::NoGradGuard no_grad;
       task_.accumulate_metrics(output.detach(), batch.fields, loss.detach(), sums);

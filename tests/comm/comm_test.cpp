@@ -68,7 +68,7 @@ TEST_F(Comm, RejectsUnsupportedTensorsWithAMessage) {
   EXPECT_ANY_THROW(comm.all_reduce_sum(bools));
 }
 
-// A model whose gradients differ by rank, so averaging is visible.
+// A model whose gradients differ by rank, so the reduction is visible.
 struct Net : torch::nn::Module {
   torch::nn::Linear a{nullptr}, b{nullptr}, c{nullptr};
   Net() {
@@ -86,10 +86,10 @@ torch::Tensor local_grads(Net& net, tasks::FlatParameters& flat, const torch::Te
   return flat.grads().clone();
 }
 
-// The plain average over ranks of each rank's own gradients, by one blocking all-reduce (the reference).
-torch::Tensor averaged(Communicator& comm, torch::Tensor local) {
+// The plain sum over ranks of each rank's own gradients, by one blocking all-reduce (the reference).
+torch::Tensor summed(Communicator& comm, torch::Tensor local) {
   comm.all_reduce_sum(local);
-  return local / comm.size();
+  return local;
 }
 
 // One synchronized step: gradients of `x` through GradientSync.
@@ -106,7 +106,7 @@ void expect_identical_on_all_ranks(Communicator& comm, const torch::Tensor& t, c
   for (int r = 1; r < comm.size(); ++r) EXPECT_TRUE(torch::equal(gathered[r], gathered[0])) << what;
 }
 
-TEST_F(Comm, GradientSyncAveragesInSmallBuckets) {
+TEST_F(Comm, GradientSyncSumsInSmallBuckets) {
   torch::manual_seed(1);
   Net net;
   tasks::FlatParameters flat(net);
@@ -125,7 +125,7 @@ TEST_F(Comm, GradientSyncAveragesInSmallBuckets) {
 
   torch::manual_seed(100 + rank);
   torch::Tensor x = torch::randn({8, 32});
-  torch::Tensor expected = averaged(comm, local_grads(net, flat, x));
+  torch::Tensor expected = summed(comm, local_grads(net, flat, x));
   synced_backward(net, flat, sync, x);
   EXPECT_TRUE(torch::allclose(flat.grads(), expected, 1e-6, 1e-7));
   expect_identical_on_all_ranks(comm, flat.grads(), "float32 buckets");
@@ -148,7 +148,7 @@ TEST_F(Comm, AccumulationCommunicatesOnlyOnTheLastMicroStep) {
   sync.prepare(true);
   net.forward(x2).pow(2).mean().backward();
   sync.finish();
-  torch::Tensor expected = averaged(comm, g1 + g2);
+  torch::Tensor expected = summed(comm, g1 + g2);
   EXPECT_TRUE(torch::allclose(flat.grads(), expected, 1e-5, 1e-6));
 }
 
@@ -162,7 +162,7 @@ TEST_F(Comm, CompressedGradientsAreCloseAndIdentical) {
     GradientSync sync(flat, comm, options);
     torch::manual_seed(300 + rank);
     torch::Tensor x = torch::randn({8, 32});
-    torch::Tensor expected = averaged(comm, local_grads(net, flat, x));
+    torch::Tensor expected = summed(comm, local_grads(net, flat, x));
     synced_backward(net, flat, sync, x);
     const double scale = expected.abs().max().item<double>();
     EXPECT_LT((flat.grads() - expected).abs().max().item<double>(), 1e-2 * scale) << wire;

@@ -265,8 +265,8 @@ TEST(GpuLossScaler, Fp16OverflowSkipsStepsAndHalvesTheScaleUntilItFits) {
 }
 
 // Reports two ranks but reduces over the one-rank NCCL communicator underneath, so GradientSync
-// takes its multi-rank path (hooks on autograd's CUDA thread, bucketed async all-reduce, division by
-// the world size) on one GPU: the result must be the local gradient divided by two.
+// takes its multi-rank path (hooks on autograd's CUDA thread, bucketed async all-reduce) on one GPU:
+// the sum over this one real rank must be the local gradient itself.
 class TwoRanksOverOne final : public worker::Communicator {
  public:
   explicit TwoRanksOverOne(worker::Communicator& inner) : inner_(inner) {}
@@ -329,17 +329,17 @@ TEST(GpuGradientSync, OverNcclMatchesLocalGradients) {
 
   TwoRanksOverOne two(*nccl);
   size_t buckets = 0;
-  const torch::Tensor halved = synced_grads(two, "none", &buckets);
+  const torch::Tensor summed = synced_grads(two, "none", &buckets);
   EXPECT_GT(buckets, 2u);
   EXPECT_EQ(two.async_calls, static_cast<int>(buckets));  // every bucket went through NCCL once
   EXPECT_TRUE(two.all_on_gpu);
-  EXPECT_TRUE(torch::allclose(halved, reference / 2, 1e-5, 1e-7));
+  EXPECT_TRUE(torch::allclose(summed, reference, 1e-5, 1e-7));
 
   for (const char* wire : {"bf16", "fp16"}) {
     TwoRanksOverOne compressed(*nccl);
     const torch::Tensor g = synced_grads(compressed, wire);
     EXPECT_EQ(compressed.async_calls, static_cast<int>(buckets)) << wire;
-    EXPECT_LT(relative(g, reference / 2), 1e-2) << wire;
+    EXPECT_LT(relative(g, reference), 1e-2) << wire;
   }
 }
 

@@ -86,9 +86,7 @@ void GradientSync::on_gradient_ready(size_t slot) {
 
 void GradientSync::complete(size_t b) {
   inflight_[b].reset();
-  torch::Tensor grads = params_.grads().narrow(0, buckets_[b].offset, buckets_[b].numel);
-  if (wire_[b].defined()) grads.copy_(wire_[b]);
-  grads.div_(static_cast<double>(comm_.size()));
+  if (wire_[b].defined()) params_.grads().narrow(0, buckets_[b].offset, buckets_[b].numel).copy_(wire_[b]);
 }
 
 void GradientSync::launch_ready_buckets() {

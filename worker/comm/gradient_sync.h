@@ -1,4 +1,4 @@
-// GradientSync: averages gradients over ranks in flat buckets whose all-reduce overlaps backward.
+// GradientSync: sums gradients over ranks in flat buckets, each reduced as soon as backward fills it.
 #pragma once
 #include <torch/torch.h>
 
@@ -23,6 +23,11 @@ struct GradientSyncOptions {
 // accumulator counts down its bucket; a full bucket's all-reduce starts at once, in bucket order on
 // every rank (MPI requires one order), while backward computes the earlier layers' gradients.
 // Without compression buckets are reduced in place: no copy of the gradients is made.
+//
+// The result is the SUM over ranks. Averaging is left to the loss: a rank that scales its loss by
+// 1/world_size (its share of the global batch's mean loss) gets the average for free, where a
+// division afterwards is one more pass over the gradients that cost 40-80% of the all-reduce's own
+// time on 2 ranks (bench/RESULTS.md).
 class GradientSync {
  public:
   GradientSync(tasks::FlatParameters& params, Communicator& comm, GradientSyncOptions options);
@@ -32,8 +37,8 @@ class GradientSync {
 
   // Call before each backward: `sync` false skips communication (accumulation micro-steps).
   void prepare(bool sync);
-  // After backward: starts buckets that never filled (unused parameters), waits for all and
-  // divides by the world size. Gradients are then identical on every rank.
+  // After backward: starts buckets that never filled (unused parameters) and waits for all.
+  // Gradients are then the sum over ranks, identical on every rank.
   void finish();
 
   struct Bucket {
@@ -46,8 +51,7 @@ class GradientSync {
   void on_gradient_ready(size_t slot);
   void launch_ready_buckets();
   void launch(size_t bucket);
-  // Once bucket b's reduction is in: back to float32 if compressed, divided by the world size
-  // (while the bucket is still in cache).
+  // Once bucket b's reduction is in: back to float32 if it travelled compressed.
   void complete(size_t bucket);
 
   tasks::FlatParameters& params_;
