@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
     strike::tasks::FlatParameters params(model);
     params.grads().fill_(1.0f + rank);
     strike::worker::GradientSync sync(params, comm, o.sync);
-    torch::Tensor raw = torch::full({numel}, 1.0f + rank);
+    // Every operation reduces the same buffer, the flat gradients, so each finds it equally warm in
+    // cache (as training does: backward has just written it).
+    torch::Tensor raw = params.grads();
     torch::Tensor scratch = torch::ones({numel});
     // The timed operations, in this order: raw MPI_Allreduce, raw MPI_Iallreduce + MPI_Wait, the
     // communicator strike uses (MpiCommunicator::all_reduce_sum_async + wait on the whole flat gradient
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
     std::vector<double> times[kOps];
     for (int it = 0; it < o.warmup + iters; ++it) {
       double local[kOps];
+      params.grads().fill_(1.0f + rank);  // untimed: keeps the sums of sums finite
       // Rotate the order so no operation always runs right after the same other one.
       for (int k = 0; k < kOps; ++k) {
         int which = (k + it) % kOps;
@@ -157,14 +160,10 @@ int main(int argc, char** argv) {
       if (it >= o.warmup) {
         for (int k = 0; k < kOps; ++k) times[k].push_back(slowest[k]);
       }
-      // Keep the values bounded (sums of sums grow by 2x per iteration otherwise).
-      if (it % 16 == 15) {
-        raw.fill_(1.0f + rank);
-        params.grads().fill_(1.0f + rank);
-      }
     }
-    // Correctness of strike's path: after a fresh fill, one sync must give the mean of 1..size.
-    params.grads().fill_(1.0f + rank);
+    // Correctness of strike's path: gradients pre-scaled by 1/size (as the trainer's loss scaling
+    // makes them) must sum to the mean of 1..size.
+    params.grads().fill_((1.0f + rank) / size);
     sync.prepare(true);
     all_gradients_ready(params);
     sync.finish();
