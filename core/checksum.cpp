@@ -3,6 +3,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -30,9 +31,17 @@ std::string file_checksum(const std::string& path) {
   return format_crc(crc);
 }
 
-std::string text_checksum(const std::string& text) {
-  uLong crc = crc32(0L, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size()));
-  return format_crc(crc);
+std::string text_checksum(const std::string& text) { return format_crc(crc32_of(text.data(), text.size())); }
+
+uint32_t crc32_of(const void* data, size_t size) {
+  const auto* bytes = static_cast<const Bytef*>(data);
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < size;) {
+    const size_t chunk = std::min<size_t>(size - done, size_t{1} << 30);  // zlib takes 32-bit lengths
+    crc = crc32(crc, bytes + done, static_cast<uInt>(chunk));
+    done += chunk;
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 }  // namespace strike::core

@@ -1,5 +1,7 @@
 // File checksums recorded in manifests and re-checked by `strike data verify` and the loader.
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace strike::core {
@@ -9,5 +11,8 @@ std::string file_checksum(const std::string& path);
 
 // CRC-32 of a byte string, as "crc32:xxxxxxxx".
 std::string text_checksum(const std::string& text);
+
+// CRC-32 (zlib) of `size` bytes of memory, any size.
+uint32_t crc32_of(const void* data, size_t size);
 
 }  // namespace strike::core

@@ -2,12 +2,12 @@
 #include "worker/trainer.h"
 
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <filesystem>
 #include <mutex>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "worker/model_state.h"
@@ -402,13 +402,7 @@ void Trainer::broadcast_buffers() {
 void Trainer::check_parameters_in_sync() const {
   if (comm_.size() == 1) return;
   torch::Tensor values = params_.values().to(torch::kCPU).contiguous();
-  uLong crc = crc32(0L, Z_NULL, 0);
-  const auto* bytes = static_cast<const Bytef*>(values.data_ptr());
-  for (size_t done = 0, total = values.nbytes(); done < total;) {
-    const size_t chunk = std::min<size_t>(total - done, 1u << 30);  // zlib takes 32-bit lengths
-    crc = crc32(crc, bytes + done, static_cast<uInt>(chunk));
-    done += chunk;
-  }
+  const uint32_t crc = core::crc32_of(values.data_ptr(), values.nbytes());
   torch::Tensor mine = torch::tensor({static_cast<int64_t>(crc)}, torch::kInt64);
   torch::Tensor all = comm_.all_gather(mine);
   std::string report;
@@ -420,8 +414,8 @@ void Trainer::check_parameters_in_sync() const {
   }
   if (!same) {
     throw Error(fmt::format("parameters differ across ranks after step {} ({})", state_.step, report), "--check-sync",
-                "the ranks diverged: a non-deterministic reduction, a rank that skipped a step, or memory corruption; "
-                "rerun with --check-sync to find the first step");
+                "this is the first step where they differ: suspect a non-deterministic reduction, a rank that "
+                "skipped a step, or memory corruption on the ranks whose checksum stands out");
   }
 }
 

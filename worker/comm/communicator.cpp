@@ -19,19 +19,24 @@ void LocalCommunicator::abort(int code, const std::string& reason) {
   std::_Exit(code);
 }
 
-bool launched_by_mpi() {
-  // Open MPI's mpirun, PMIx (srun --mpi=pmix, prterun) and PMI-1/2 launchers respectively.
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK"}) {
-    if (std::getenv(name) != nullptr) return true;
+namespace {
+
+// The rank an MPI launcher put in the environment: Open MPI's mpirun, PMIx (srun --mpi=pmix,
+// prterun) and PMI-1/2 launchers respectively; null when no launcher started this process.
+const char* launcher_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
+    if (const char* rank = std::getenv(name)) return rank;
   }
-  return false;
+  return nullptr;
 }
 
+}  // namespace
+
+bool launched_by_mpi() { return launcher_rank() != nullptr; }
+
 std::string process_label() {
-  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"}) {
-    if (const char* rank = std::getenv(name)) return std::string("strike-worker rank ") + rank;
-  }
-  return "strike-worker";
+  const char* rank = launcher_rank();
+  return rank ? std::string("strike-worker rank ") + rank : "strike-worker";
 }
 
 std::unique_ptr<Communicator> make_communicator(int* argc, char*** argv, bool cuda) {

@@ -1,4 +1,4 @@
-// Bucket layout, gradient-ready hooks and the in-order, overlapped bucket all-reduce.
+// Bucket layout, gradient-ready hooks and the in-order bucket all-reduce.
 #include "worker/comm/gradient_sync.h"
 
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
@@ -20,16 +20,17 @@ int64_t mb_to_floats(double mb) { return std::max<int64_t>(1, static_cast<int64_
 
 }  // namespace
 
-GradientSync::GradientSync(tasks::FlatParameters& params, Communicator& comm, GradientSyncOptions options)
-    : params_(params), comm_(comm), options_(std::move(options)), wire_dtype_(wire_dtype(options_.compression)) {
-  require(options_.bucket_mb > 0 && options_.first_bucket_mb > 0, "--bucket-mb and --first-bucket-mb must be positive");
+GradientSync::GradientSync(tasks::FlatParameters& params, Communicator& comm, const GradientSyncOptions& options)
+    : params_(params), comm_(comm) {
+  require(options.bucket_mb > 0 && options.first_bucket_mb > 0, "--bucket-mb and --first-bucket-mb must be positive");
+  const torch::ScalarType wire = wire_dtype(options.compression);
   const auto& slots = params_.slots();
   bucket_of_slot_.assign(slots.size(), 0);
-  int64_t cap = mb_to_floats(options_.first_bucket_mb);
+  int64_t cap = mb_to_floats(options.first_bucket_mb);
   // Slots are in forward order; buckets take them from the end, so bucket 0 holds the last layers.
   for (size_t i = slots.size(); i-- > 0;) {
     if (buckets_.empty() || buckets_.back().numel >= cap) {
-      if (!buckets_.empty()) cap = mb_to_floats(options_.bucket_mb);
+      if (!buckets_.empty()) cap = mb_to_floats(options.bucket_mb);
       buckets_.push_back({});
     }
     Bucket& b = buckets_.back();
@@ -40,9 +41,8 @@ GradientSync::GradientSync(tasks::FlatParameters& params, Communicator& comm, Gr
   }
   if (comm_.size() == 1) return;  // nothing to exchange: no hooks, no extra memory
   for (const Bucket& b : buckets_) {
-    wire_.push_back(wire_dtype_ == torch::kFloat32
-                        ? torch::Tensor()
-                        : torch::empty({b.numel}, params_.grads().options().dtype(wire_dtype_)));
+    wire_.push_back(wire == torch::kFloat32 ? torch::Tensor()
+                                            : torch::empty({b.numel}, params_.grads().options().dtype(wire)));
   }
   inflight_.resize(buckets_.size());
   pending_.assign(buckets_.size(), 0);
@@ -57,11 +57,6 @@ GradientSync::GradientSync(tasks::FlatParameters& params, Communicator& comm, Gr
         }));
     accumulators_.push_back(std::move(accumulator));
   }
-}
-
-GradientSync::~GradientSync() {
-  // Requests still in flight (an exception mid-step) complete in their handles' destructors.
-  inflight_.clear();
 }
 
 void GradientSync::prepare(bool sync) {

@@ -30,8 +30,7 @@ struct GradientSyncOptions {
 // time on 2 ranks (bench/RESULTS.md).
 class GradientSync {
  public:
-  GradientSync(tasks::FlatParameters& params, Communicator& comm, GradientSyncOptions options);
-  ~GradientSync();
+  GradientSync(tasks::FlatParameters& params, Communicator& comm, const GradientSyncOptions& options);
   GradientSync(const GradientSync&) = delete;
   GradientSync& operator=(const GradientSync&) = delete;
 
@@ -56,8 +55,6 @@ class GradientSync {
 
   tasks::FlatParameters& params_;
   Communicator& comm_;
-  GradientSyncOptions options_;
-  torch::ScalarType wire_dtype_ = torch::kFloat32;
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_slot_;
   std::vector<torch::Tensor> wire_;              // per bucket: the compressed copy (compression only)
