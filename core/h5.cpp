@@ -59,6 +59,14 @@ Handle row_space(hid_t dataset, int64_t start, int64_t count, const std::string&
   return space;
 }
 
+// Creation properties (dataset or group) without modification times, so the same data makes the
+// same bytes and shard checksums are reproducible.
+Handle untimed(hid_t property_class) {
+  Handle properties(H5Pcreate(property_class));
+  H5Pset_obj_track_times(properties.get(), 0);
+  return properties;
+}
+
 Handle memory_space(int64_t count, const std::vector<hsize_t>& tail) {
   std::vector<hsize_t> dims{static_cast<hsize_t>(count)};
   dims.insert(dims.end(), tail.begin(), tail.end());
@@ -155,7 +163,8 @@ void File::flush() { check_status(H5Fflush(id(), H5F_SCOPE_GLOBAL), path_, "flus
 void File::create_group(const std::string& name) {
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle group(check(H5Gcreate2(id(), name.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), path_,
+  Handle gcpl = untimed(H5P_GROUP_CREATE);
+  Handle group(check(H5Gcreate2(id(), name.c_str(), lcpl.get(), gcpl.get(), H5P_DEFAULT), path_,
                      "create group " + name));
 }
 
@@ -193,7 +202,8 @@ void File::create_dataset(const std::string& name, DType dtype, const std::vecto
   Handle space(H5Screate_simple(static_cast<int>(hdims.size()), hdims.data(), nullptr));
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle ds(check(H5Dcreate2(id(), name.c_str(), native(dtype), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT),
+  Handle dcpl = untimed(H5P_DATASET_CREATE);
+  Handle ds(check(H5Dcreate2(id(), name.c_str(), native(dtype), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
                   path_, "create dataset " + name));
 }
 
@@ -260,7 +270,8 @@ void File::write_text(const std::string& name, const std::string& text) {
   Handle space(H5Screate(H5S_SCALAR));
   Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
-  Handle ds(check(H5Dcreate2(id(), name.c_str(), type.get(), space.get(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), path_,
+  Handle dcpl = untimed(H5P_DATASET_CREATE);
+  Handle ds(check(H5Dcreate2(id(), name.c_str(), type.get(), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT), path_,
                   "create text " + name));
   std::string padded = text.empty() ? std::string(1, '\0') : text;
   check_status(H5Dwrite(ds.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, padded.data()), path_, "write " + name);
