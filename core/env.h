@@ -8,6 +8,16 @@ constexpr const char* kWorkerPath = "STRIKE_WORKER";
 // Directory holding the Fashion-MNIST IDX files (default: Debian's /usr/share/datasets/fashion-mnist).
 constexpr const char* kFashionMnistDir = "STRIKE_FASHION_MNIST_DIR";
 
+// Set by `strike` for every rank of a job it launches (workers started otherwise have none):
+// the coordination server's "host:port", the job's token, and the heartbeat timeout in seconds
+// (a rank that hears nothing from the launcher for that long stops).
+constexpr const char* kCoordAddress = "STRIKE_COORD_ADDR";
+constexpr const char* kCoordToken = "STRIKE_COORD_TOKEN";
+constexpr const char* kCoordHeartbeatTimeout = "STRIKE_COORD_HEARTBEAT_TIMEOUT";
+// Fault-injection for tests: seconds a checkpoint write pauses after its data is written and
+// before it is renamed into place, so a test can kill the rank mid-write (unset: no pause).
+constexpr const char* kCheckpointPause = "STRIKE_TEST_CHECKPOINT_PAUSE";
+
 // Returns the variable's value, or `fallback` when unset or empty.
 const char* get(const char* name, const char* fallback);
 
