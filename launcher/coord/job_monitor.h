@@ -31,6 +31,7 @@ struct RankStatus {
   core::wire::Message progress;    // latest progress message
   Clock::time_point last_heard{};  // any message
   Clock::time_point last_moved{};  // work counter last grew (or hello)
+  Clock::time_point phase_began{}; // first seen in its current phase and epoch (for the ETA)
 };
 
 // One line's worth of the job for the progress view.
