@@ -1,8 +1,12 @@
 // Checkpoint HDF5 layout: tensors as typed datasets, JSON and YAML as text datasets.
 #include "core/checkpoint.h"
 
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
 
+#include "core/env.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/h5.h"
@@ -77,6 +81,18 @@ NamedTensors read_tensors(const h5::File& file, const std::string& group) {
   return tensors;
 }
 
+// Fault-injection tests ("STEP:SECONDS") stop the write of the checkpoint taken at optimizer step
+// STEP halfway, and kill the process there.
+void pause_if_testing(const nlohmann::json& trainer_state) {
+  const char* pause = env::get(env::kCheckpointPause, nullptr);
+  if (!pause) return;
+  long long step = -1;
+  double seconds = 0;
+  if (std::sscanf(pause, "%lld:%lf", &step, &seconds) == 2 && trainer_state.value("step", int64_t{-1}) == step) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  }
+}
+
 }  // namespace
 
 void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
@@ -86,6 +102,7 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     file.set_attr("/", "format_version", int64_t{checkpoint.format_version});
     file.set_attr("/", "manifest_hash", checkpoint.manifest_hash);
     write_tensors(file, "/model", checkpoint.model);
+    pause_if_testing(checkpoint.trainer);
     write_tensors(file, "/optimizer", checkpoint.optimizer);
     file.create_group("/trainer");
     if (checkpoint.rng_state.defined()) {

@@ -14,8 +14,8 @@ constexpr const char* kFashionMnistDir = "STRIKE_FASHION_MNIST_DIR";
 constexpr const char* kCoordAddress = "STRIKE_COORD_ADDR";
 constexpr const char* kCoordToken = "STRIKE_COORD_TOKEN";
 constexpr const char* kCoordHeartbeatTimeout = "STRIKE_COORD_HEARTBEAT_TIMEOUT";
-// Fault-injection for tests: seconds a checkpoint write pauses after its data is written and
-// before it is renamed into place, so a test can kill the rank mid-write (unset: no pause).
+// Fault-injection for tests, "STEP:SECONDS": the write of the checkpoint taken at optimizer step
+// STEP pauses halfway for SECONDS, so a test can kill the rank mid-write (unset: no pause).
 constexpr const char* kCheckpointPause = "STRIKE_TEST_CHECKPOINT_PAUSE";
 
 // Returns the variable's value, or `fallback` when unset or empty.

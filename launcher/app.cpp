@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/main_guard.h"
 #include "dataset_tools/data_commands.h"
+#include "launcher/job.h"
 #include "launcher/launch.h"
 #include "launcher/quickstart.h"
 #include "launcher/spawn.h"
@@ -30,16 +31,7 @@ int launch_training(int argc, char** argv, const worker::TrainCommandOptions& op
   while (first < argc && std::string(argv[first]) != "train") ++first;
   std::vector<std::string> args{"train"};
   for (int i = first + 1; i < argc; ++i) args.emplace_back(argv[i]);
-  auto command = rank_command(options.launch, options.threads, worker_path(), args, LaunchContext::current());
-  // mpirun and srun pass USR1 on to every rank (mpirun turns INT into a kill): the first Ctrl-C
-  // asks the ranks to checkpoint and stop together, a second one ends them.
-  const bool direct = command.size() == args.size() + 1;  // no mpirun/srun in front
-  const int code = run_child(command, direct ? 0 : SIGUSR1);
-  if (!direct && code != kExitOk && code != kExitInterrupted) {
-    std::cerr << "strike: the job failed: " << fs::path(command.front()).filename().string() << " exited with " << code
-              << "; the first error is above, and every rank's log is in <run dir>/logs/rank-N.log" << std::endl;
-  }
-  return code;
+  return run_job(options, args);
 }
 
 }  // namespace

@@ -1,1 +1,374 @@
-// (being written)
+// Supervising a job: the ranks' process, the coordination server's reports, faults, teardown and restarts.
+#include "launcher/job.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+
+#include "core/env.h"
+#include "core/error.h"
+#include "core/wire.h"
+#include "launcher/coord/event_log.h"
+#include "launcher/coord/job_monitor.h"
+#include "launcher/coord/job_view.h"
+#include "launcher/coord/server.h"
+#include "launcher/spawn.h"
+#include "worker/run_dir.h"
+
+namespace strike::launcher {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using wire_type = core::wire::MessageType;
+
+std::vector<std::string> with_option(std::vector<std::string> args, const std::string& name, const std::string& value) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == name) {
+      ++i;  // and its value
+    } else if (args[i].rfind(name + "=", 0) != 0) {
+      out.push_back(args[i]);
+    }
+  }
+  out.insert(out.end(), {name, value});
+  return out;
+}
+
+std::string coord_host_for_ranks(const worker::LaunchOptions& launch, const LaunchContext& context) {
+  if (launch.coord_host != "auto") return launch.coord_host;
+  const char* nodes = std::getenv("SLURM_JOB_NUM_NODES");
+  const bool other_hosts = !launch.hosts.empty() || !launch.hostfile.empty() ||
+                           (context.in_slurm_allocation && nodes != nullptr && std::string(nodes) != "1");
+  if (!other_hosts) return "127.0.0.1";
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+namespace {
+
+std::string this_host() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+// True if `pid` is still a strike-worker (a pid can be reused by an unrelated process).
+bool is_worker(int64_t pid) {
+  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+  std::string name;
+  return std::getline(comm, name) && name == "strike-worker";
+}
+
+// Copies a child's stdout or stderr to ours line by line, so lines never tear the progress bar.
+class OutputPump {
+ public:
+  OutputPump(asio::io_context& io, int from_fd, int to_fd, JobView& view)
+      : stream_(io, from_fd), to_fd_(to_fd), view_(view) {
+    read();
+  }
+  bool open() const { return open_; }
+  // Flushes a last unterminated line and stops reading (the child is gone).
+  void close() {
+    if (!pending_.empty()) view_.print(to_fd_, pending_);
+    pending_.clear();
+    boost::system::error_code ignored;
+    stream_.close(ignored);
+    open_ = false;
+  }
+
+ private:
+  void read() {
+    stream_.async_read_some(asio::buffer(buffer_), [this](const boost::system::error_code& ec, size_t n) {
+      if (ec) {
+        if (open_) close();
+        return;
+      }
+      pending_.append(buffer_.data(), n);
+      size_t start = 0;
+      for (size_t end; (end = pending_.find('\n', start)) != std::string::npos; start = end + 1) {
+        view_.print(to_fd_, pending_.substr(start, end - start));
+      }
+      pending_.erase(0, start);
+      // A child that never ends its line must not make us hold its output forever.
+      if (pending_.size() > 64 * 1024) {
+        view_.print(to_fd_, pending_);
+        pending_.clear();
+      }
+      read();
+    });
+  }
+
+  asio::posix::stream_descriptor stream_;
+  int to_fd_;
+  JobView& view_;
+  std::array<char, 4096> buffer_{};
+  std::string pending_;
+  bool open_ = true;
+};
+
+// Everything about one job, across its attempts.
+class Supervisor {
+ public:
+  Supervisor(const worker::TrainCommandOptions& options, std::vector<std::string> worker_args, std::string run_dir)
+      : options_(options),
+        worker_args_(std::move(worker_args)),
+        run_dir_(std::move(run_dir)),
+        events_((fs::path(run_dir_) / "events.jsonl").string()),
+        view_(options.trainer.progress),
+        signals_(io_, SIGINT, SIGTERM),
+        tick_(io_) {}
+
+  int run();
+
+ private:
+  struct Attempt {
+    Child child;
+    std::optional<int> exit_code;
+    Clock::time_point exited_at{};
+    std::optional<std::string> fault;  // why the job was torn down
+    Clock::time_point torn_down_at{};
+    bool killed = false;
+  };
+
+  void start_server();
+  int run_attempt(const std::vector<std::string>& command, int attempt_number);
+  void on_tick(Attempt& attempt);
+  void wait_for_signal();
+  void on_signal(int signal);
+  void tear_down(Attempt& attempt, const std::string& why);
+  void kill_everything(Attempt& attempt);
+  void log_message(uint64_t connection, const core::wire::Message& m, int rank);
+
+  worker::TrainCommandOptions options_;
+  std::vector<std::string> worker_args_;
+  std::string run_dir_;
+  EventLog events_;
+  JobView view_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer tick_;
+  std::unique_ptr<CoordServer> server_;
+  std::string address_;  // host:port the ranks are told
+  std::unique_ptr<JobMonitor> monitor_;  // the current attempt's
+  std::map<uint64_t, int> rank_of_connection_;
+  Attempt* attempt_ = nullptr;  // the running attempt, for signals
+  int interrupts_ = 0;
+};
+
+void Supervisor::start_server() {
+  const worker::LaunchOptions& launch = options_.launch;
+  const std::string advertised = coord_host_for_ranks(launch, LaunchContext::current());
+  // An address given by the user, or the loopback for a one-host job, is where we listen; a
+  // host name stands for every interface this host has.
+  const bool listen_everywhere = launch.coord_host == "auto" && advertised != "127.0.0.1";
+  const std::string token = core::wire::make_token();
+  CoordServer::Handlers handlers;
+  handlers.on_message = [this](uint64_t connection, const core::wire::Message& m) {
+    if (!monitor_) return;
+    const int rank = monitor_->on_message(connection, m, Clock::now());
+    if (rank >= 0) rank_of_connection_[connection] = rank;
+    log_message(connection, m, rank);
+  };
+  handlers.on_close = [this](uint64_t connection, const std::string& why) {
+    if (monitor_) monitor_->on_close(connection, Clock::now());
+    auto it = rank_of_connection_.find(connection);
+    nlohmann::json fields = {{"connection", connection}, {"why", why}};
+    if (it != rank_of_connection_.end()) fields["rank"] = it->second;
+    events_.write("disconnect", fields);
+  };
+  server_ = std::make_unique<CoordServer>(io_, listen_everywhere ? "0.0.0.0" : advertised,
+                                          static_cast<uint16_t>(launch.coord_port), token, ServerLimits{}, handlers);
+  address_ = advertised + ":" + std::to_string(server_->port());
+  // The ranks find the server through their environment (never the command line, which `ps` shows).
+  ::setenv(env::kCoordAddress, address_.c_str(), 1);
+  ::setenv(env::kCoordToken, token.c_str(), 1);
+  ::setenv(env::kCoordHeartbeatTimeout, fmt::format("{}", launch.heartbeat_timeout).c_str(), 1);
+}
+
+void Supervisor::log_message(uint64_t connection, const core::wire::Message& m, int rank) {
+  if (m.type == wire_type::kHeartbeat) return;  // liveness, not news: the file would be mostly heartbeats
+  nlohmann::json fields = nlohmann::json::parse(core::wire::encode(m), nullptr, false);
+  if (fields.is_discarded()) fields = nlohmann::json::object();
+  fields.erase("type");
+  fields["connection"] = connection;
+  if (rank >= 0) fields["rank"] = rank;
+  if (rank < 0) fields["ignored"] = true;
+  events_.write(core::wire::type_name(m.type), fields);
+}
+
+void Supervisor::wait_for_signal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    on_signal(signal);
+    wait_for_signal();  // a signal_set delivers one signal per wait
+  });
+}
+
+void Supervisor::on_signal(int signal) {
+  ++interrupts_;
+  events_.write("signal", {{"signal", signal}, {"count", interrupts_}});
+  if (!attempt_ || attempt_->exit_code) return;
+  const pid_t pid = attempt_->child.pid;
+  // First: every rank checkpoints at its next step and stops (mpirun and srun pass USR1 on; a
+  // lone worker treats it like Ctrl-C). Second: stop now. Third: kill.
+  if (interrupts_ == 1) {
+    view_.say("stopping: the ranks save a checkpoint at the next step (Ctrl-C again to stop at once)");
+    ::kill(pid, SIGUSR1);
+  } else if (interrupts_ == 2) {
+    ::kill(pid, SIGTERM);
+  } else {
+    kill_everything(*attempt_);
+  }
+}
+
+void Supervisor::tear_down(Attempt& attempt, const std::string& why) {
+  attempt.fault = why;
+  attempt.torn_down_at = Clock::now();
+  view_.say("stopping the job: " + why);
+  events_.write("fault", {{"text", why}});
+  // mpirun and srun end every rank on TERM; a lone worker stops at its next step, or is killed below.
+  ::kill(attempt.child.pid, SIGTERM);
+}
+
+void Supervisor::kill_everything(Attempt& attempt) {
+  attempt.killed = true;
+  // Ranks on this host die directly (a stopped or hung one ignores TERM); mpirun's process group
+  // with them; ranks elsewhere end when mpirun's daemons lose mpirun.
+  if (monitor_) {
+    const std::string host = this_host();
+    for (const auto& r : monitor_->ranks()) {
+      if (r.pid > 0 && r.host == host && is_worker(r.pid)) ::kill(static_cast<pid_t>(r.pid), SIGKILL);
+    }
+  }
+  if (!attempt.exit_code) ::kill(-attempt.child.pid, SIGKILL);
+}
+
+void Supervisor::on_tick(Attempt& attempt) {
+  const auto now = Clock::now();
+  if (!attempt.exit_code) {
+    int status = 0;
+    if (::waitpid(attempt.child.pid, &status, WNOHANG) == attempt.child.pid) {
+      attempt.exit_code = exit_code_of(status);
+      attempt.exited_at = now;
+      events_.write("exit", {{"code", *attempt.exit_code}});
+    }
+  }
+  bool stopping_on_purpose = interrupts_ > 0;
+  for (const auto& r : monitor_->ranks()) stopping_on_purpose |= r.finished && r.exit_code == kExitInterrupted;
+  if (!attempt.fault && !stopping_on_purpose) {
+    if (auto fault = monitor_->fault(now)) tear_down(attempt, *fault);
+  }
+  // A rank that ignores TERM (stopped, hung in a collective) has had its chance.
+  if (attempt.fault && !attempt.killed && now - attempt.torn_down_at > std::chrono::seconds(3)) {
+    kill_everything(attempt);
+  }
+  view_.update(monitor_->snapshot(now));
+}
+
+int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt_number) {
+  monitor_ = std::make_unique<JobMonitor>(
+      options_.launch.ranks,
+      MonitorOptions{options_.launch.stall_timeout, options_.launch.heartbeat_timeout,
+                     std::max(options_.launch.stall_timeout, 60.0)},
+      Clock::now());
+  rank_of_connection_.clear();
+  Attempt attempt;
+  attempt.child = start_child(command, true);
+  attempt_ = &attempt;
+  events_.write("start", {{"attempt", attempt_number}, {"pid", attempt.child.pid}, {"command", command}});
+  OutputPump out(io_, attempt.child.out_fd, STDOUT_FILENO, view_);
+  OutputPump err(io_, attempt.child.err_fd, STDERR_FILENO, view_);
+
+  bool over = false;
+  std::function<void()> schedule_tick = [&] {
+    tick_.expires_after(std::chrono::milliseconds(100));
+    tick_.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) return;
+      on_tick(attempt);
+      // Done when the child has exited and its output has drained (ranks it orphaned may hold the
+      // pipes open: give up on them after two seconds).
+      if (attempt.exit_code && ((!out.open() && !err.open()) || Clock::now() - attempt.exited_at > std::chrono::seconds(2))) {
+        over = true;
+        return;
+      }
+      schedule_tick();
+    });
+  };
+  schedule_tick();
+  while (!over) io_.run_one();
+  if (out.open()) out.close();
+  if (err.open()) err.close();
+  // No rank outlives its job: kill any that the launcher process left behind on this host.
+  if (*attempt.exit_code != kExitOk) kill_everything(attempt);
+  attempt_ = nullptr;
+  view_.finish();
+
+  const int code = *attempt.exit_code;
+  events_.write("end", {{"attempt", attempt_number}, {"code", code}, {"fault", attempt.fault.value_or("")}});
+  if (attempt.fault && code == kExitOk) return kExitError;
+  return attempt.fault ? kExitError : code;
+}
+
+int Supervisor::run() {
+  start_server();
+  wait_for_signal();
+  const std::string worker = worker_path();
+  const LaunchContext context = LaunchContext::current();  // after start_server set STRIKE_COORD_*
+  events_.write("job", {{"ranks", options_.launch.ranks},
+                        {"coordination", address_},
+                        {"run_dir", fs::absolute(run_dir_).string()},
+                        {"max_restarts", options_.launch.max_restarts}});
+  std::vector<std::string> args = worker_args_;
+  int code = kExitError;
+  for (int attempt = 0;; ++attempt) {
+    code = run_attempt(rank_command(options_.launch, options_.threads, worker, args, context), attempt);
+    if (code == kExitOk || code == kExitUsage || interrupts_ > 0 || code == kExitInterrupted) break;
+    if (attempt >= options_.launch.max_restarts) {
+      if (options_.launch.max_restarts > 0) view_.say(fmt::format("giving up after {} restart(s)", attempt));
+      break;
+    }
+    // Resume from the newest checkpoint that is complete (one whose write was cut short is never
+    // picked), or start over when there is none yet.
+    const std::string checkpoint = worker::RunDir(run_dir_).newest_complete_checkpoint();
+    args = worker_args_;
+    if (!checkpoint.empty()) args = with_option(args, "--resume", "last");
+    view_.say(fmt::format("restarting the job ({} of {}) from {}", attempt + 1, options_.launch.max_restarts,
+                          checkpoint.empty() ? "the beginning (no complete checkpoint yet)" : checkpoint));
+    events_.write("restart", {{"attempt", attempt + 1}, {"checkpoint", checkpoint}});
+  }
+  events_.write("job_end", {{"code", code}});
+  if (code != kExitOk && code != kExitInterrupted) {
+    view_.say(fmt::format("the job failed (exit {}): the first error is above; every rank's log is in {}/logs/rank-N.log "
+                          "and the job's events in {}",
+                          code, run_dir_, events_.path()));
+  }
+  server_->close();
+  return code;
+}
+
+}  // namespace
+
+int run_job(const worker::TrainCommandOptions& options, std::vector<std::string> worker_args) {
+  std::string run_dir = options.output;
+  if (run_dir.empty()) {
+    // Every attempt, and every rank, must agree on the run directory: name it once, here.
+    run_dir = worker::default_output(options);
+    worker_args = with_option(std::move(worker_args), "--output", run_dir);
+  }
+  // Flags that cannot work are reported before anything is created or started.
+  rank_command(options.launch, options.threads, worker_path(), worker_args, LaunchContext::current());
+  fs::create_directories(run_dir);
+  Supervisor supervisor(options, std::move(worker_args), run_dir);
+  return supervisor.run();
+}
+
+}  // namespace strike::launcher

@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "core/error.h"
+
+extern char** environ;
 
 namespace strike::launcher {
 
@@ -36,6 +39,10 @@ LaunchContext LaunchContext::current() {
   c.root = ::geteuid() == 0;
   c.mpirun = find_program("mpirun");
   c.srun = find_program("srun");
+  for (char** e = environ; *e != nullptr; ++e) {
+    const char* equals = std::strchr(*e, '=');
+    if (std::strncmp(*e, "STRIKE_", 7) == 0 && equals != nullptr) c.strike_env.emplace_back(*e, equals - *e);
+  }
   return c;
 }
 
@@ -59,6 +66,9 @@ std::vector<std::string> mpirun_prefix(const worker::LaunchOptions& o, int threa
   // Open MPI pins each rank to one core by default (for up to 2 ranks): right for one thread per
   // rank, wrong for several, which would then share that core.
   if (threads > 1) cmd.insert(cmd.end(), {"--bind-to", "none"});
+  // Ranks on this host inherit the environment; those on other hosts get only what -x names
+  // (the coordination server's address and token among them).
+  for (const auto& name : c.strike_env) cmd.insert(cmd.end(), {"-x", name});
   return cmd;
 }
 

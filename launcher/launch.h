@@ -13,6 +13,7 @@ struct LaunchContext {
   bool root = false;                 // running as root: Open MPI refuses unless told
   std::string mpirun;                // full path, empty when not installed
   std::string srun;
+  std::vector<std::string> strike_env;  // names of the STRIKE_* variables set now: mpirun passes them to remote ranks
   static LaunchContext current();
 };
 

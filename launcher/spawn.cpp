@@ -1,6 +1,7 @@
 // posix_spawn-based child processes with signal forwarding.
 #include "launcher/spawn.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,12 +24,10 @@ namespace fs = std::filesystem;
 namespace {
 // The running child, for the signal handler; a handler can only reach a lock-free atomic.
 std::atomic<pid_t> child_pid{-1};
-std::atomic<int> first_signal_replacement{0};  // taken (set to 0) by the first forwarded signal
 
 void forward_signal(int signal) {
   pid_t pid = child_pid.load();
-  const int replacement = first_signal_replacement.exchange(0);
-  if (pid > 0) ::kill(pid, replacement != 0 ? replacement : signal);
+  if (pid > 0) ::kill(pid, signal);
 }
 }  // namespace
 
@@ -45,21 +44,54 @@ std::string worker_path() {
   return candidate.string();
 }
 
-int run_child(const std::vector<std::string>& argv, int first_signal_as) {
+Child start_child(const std::vector<std::string>& argv, bool capture_output) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (capture_output) {
+    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+      throw Error(std::string("cannot create pipes for a child's output: ") + std::strerror(errno), argv[0]);
+    }
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  }
   // The child gets its own process group, so a terminal's Ctrl-C reaches it once (forwarded by
   // us) rather than twice; a second SIGINT would make it stop without saving.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
-  pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0], nullptr, &attr, args.data(), environ);
+  Child child;
+  int rc = posix_spawn(&child.pid, args[0], &actions, &attr, args.data(), environ);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw Error(std::string("cannot start process: ") + std::strerror(rc), argv[0]);
-  first_signal_replacement.store(first_signal_as);
+  posix_spawn_file_actions_destroy(&actions);
+  if (capture_output) {
+    ::close(out[1]);
+    ::close(err[1]);
+    child.out_fd = out[0];
+    child.err_fd = err[0];
+  }
+  if (rc != 0) {
+    if (capture_output) {
+      ::close(out[0]);
+      ::close(err[0]);
+    }
+    throw Error(std::string("cannot start process: ") + std::strerror(rc), argv[0]);
+  }
+  return child;
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitError;
+}
+
+int run_child(const std::vector<std::string>& argv) {
+  const pid_t pid = start_child(argv, false).pid;
   child_pid.store(pid);
   struct sigaction action {}, old_int {}, old_term {};
   action.sa_handler = forward_signal;
@@ -72,9 +104,7 @@ int run_child(const std::vector<std::string>& argv, int first_signal_as) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   child_pid.store(-1);
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kExitError;
+  return exit_code_of(status);
 }
 
 }  // namespace strike::launcher

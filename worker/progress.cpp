@@ -7,7 +7,6 @@
 
 namespace strike::worker {
 
-namespace {
 std::string clock_string(double seconds) {
   if (seconds < 0 || seconds > 1e7) return "--:--";
   int64_t s = static_cast<int64_t>(seconds + 0.5);
@@ -16,7 +15,6 @@ std::string clock_string(double seconds) {
   else std::snprintf(buffer, sizeof buffer, "%ld:%02ld", s / 60, s % 60);
   return buffer;
 }
-}  // namespace
 
 Progress::Progress(ProgressOptions options, bool enabled) : options_(std::move(options)), enabled_(enabled) {
   if (options_.mode == "none") enabled_ = false;

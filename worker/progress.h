@@ -11,6 +11,9 @@ struct ProgressOptions {
   int64_t plain_every = 100;     // steps between plain lines
 };
 
+// "m:ss" or "h:mm:ss"; "--:--" when unknown (negative) or absurd.
+std::string clock_string(double seconds);
+
 class Progress {
  public:
   Progress(ProgressOptions options, bool enabled);

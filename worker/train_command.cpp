@@ -56,6 +56,9 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--keep-checkpoints", o.trainer.keep_checkpoints, "Epoch checkpoints kept (0: all)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--checkpoint-every", o.trainer.checkpoint_every,
+                 "Optimizer steps between mid-epoch saves of last.h5, what a restart resumes from (0: epoch ends only)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--max-steps-per-epoch", o.trainer.max_steps_per_epoch, "Cap on steps per epoch (0: none)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--seed", o.seed, "Seed for weights, data order and augmentation");
@@ -72,6 +75,19 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_option("--hostfile", o.launch.hostfile, "mpirun hostfile (empty: none)");
   app.add_option("--launcher", o.launch.launcher, "auto (srun inside a Slurm allocation, else mpirun), mpirun, srun")
       ->check(CLI::IsMember({"auto", "mpirun", "srun"}));
+  app.add_option("--max-restarts", o.launch.max_restarts,
+                 "Restarts of a failed job from its newest complete checkpoint")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stall-timeout", o.launch.stall_timeout,
+                 "Seconds a rank may make no progress before the job is torn down")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--heartbeat-timeout", o.launch.heartbeat_timeout,
+                 "Seconds of silence after which a rank (or, for the ranks, the launcher) is lost")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--coord-host", o.launch.coord_host,
+                 "Address the ranks reach the launcher at (auto: 127.0.0.1 on one host, else this host's name)");
+  app.add_option("--coord-port", o.launch.coord_port, "The launcher's coordination port (0: any free port)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--bucket-mb", o.trainer.gradient_sync.bucket_mb, "Gradient all-reduce bucket size, MiB")
       ->check(CLI::PositiveNumber);
   app.add_option("--first-bucket-mb", o.trainer.gradient_sync.first_bucket_mb,
@@ -111,14 +127,14 @@ torch::Device choose_device(const std::string& requested, int local_rank) {
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank % torch::cuda::device_count()));
 }
 
-namespace {
-
 std::string default_output(const TrainCommandOptions& o) {
   std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
   return (fs::path("runs") / (o.model.task + "-" + o.model.backbone + "-" + stamp)).string();
 }
+
+namespace {
 
 // Training shuffles, augments and drops the ragged end; evaluation sees every sample once, in order.
 LoaderOptions loader_options(const TrainCommandOptions& o, bool training) {
@@ -140,7 +156,8 @@ nlohmann::json metrics_json(const std::string& prefix, const EpochMetrics& m) {
 
 }  // namespace
 
-int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, const std::atomic<bool>* stop) {
+int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, const std::atomic<bool>* stop,
+              Reporter* reporter) {
   auto wall_start = std::chrono::steady_clock::now();
   if (o.output.empty()) o.output = default_output(o);
   RunDir run_dir(o.output);
@@ -198,7 +215,8 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
                o.model.task, o.model.backbone, o.data, manifest.split("train").samples, comm.size(), comm.backend(),
                threads, device.str(), steps_per_epoch, o.batch_size);
 
-  Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop, device);
+  Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop, device,
+                  reporter);
   if (!o.resume.empty()) {
     std::string path = o.resume == "last" ? run_dir.newest_complete_checkpoint() : o.resume;
     if (path.empty()) {

@@ -9,6 +9,7 @@
 #include "tasks/optim/scheduler.h"
 #include "tasks/task.h"
 #include "worker/comm/communicator.h"
+#include "worker/report/reporter.h"
 #include "worker/trainer.h"
 
 namespace strike::worker {
@@ -19,6 +20,11 @@ struct LaunchOptions {
   std::string hosts;             // mpirun --host list, e.g. "a:4,b:4" (empty: this host)
   std::string hostfile;          // mpirun --hostfile (empty: none)
   std::string launcher = "auto";  // auto (srun inside a Slurm allocation, else mpirun), mpirun, srun
+  int max_restarts = 0;           // restarts of a failed job from its newest complete checkpoint
+  double stall_timeout = 300;     // seconds a rank may make no progress before the job is torn down
+  double heartbeat_timeout = 10;  // seconds of silence after which a rank, or (for the ranks) the launcher, is lost
+  std::string coord_host = "auto";  // address the ranks reach the launcher at; auto: 127.0.0.1 on one host, else this host's name
+  int coord_port = 0;             // the launcher's coordination port; 0 = any free port
 };
 
 struct TrainCommandOptions {
@@ -42,11 +48,16 @@ struct TrainCommandOptions {
   std::string log_level = "info";   // terminal log level
 };
 
+// runs/<task>-<backbone>-<date>-<time>: the run directory when --output is not given.
+std::string default_output(const TrainCommandOptions& options);
+
 // Registers every flag of `train` on `app` (shared by `strike train` and `strike-worker train`).
 void add_train_options(CLI::App& app, TrainCommandOptions& options);
 
 // Runs training on this rank; returns the process exit code. `app` supplies the resolved config.
-int run_train(TrainCommandOptions options, const CLI::App& app, Communicator& comm, const std::atomic<bool>* stop);
+// `reporter` (may be null) carries progress and checkpoint events to the launcher.
+int run_train(TrainCommandOptions options, const CLI::App& app, Communicator& comm, const std::atomic<bool>* stop,
+              Reporter* reporter = nullptr);
 
 // Intra-op threads for a rank: `requested`, or the cores this process may use divided by `local_ranks`.
 int choose_threads(int requested, int local_ranks);

@@ -83,7 +83,8 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
 
 Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameters& params, tasks::Optimizer& optimizer,
                  const tasks::Scheduler& scheduler, Communicator& comm, RunDir run_dir, const core::Manifest& manifest,
-                 std::string config_yaml, const std::atomic<bool>* stop, torch::Device device)
+                 std::string config_yaml, const std::atomic<bool>* stop, torch::Device device,
+                 Reporter* reporter)
     : options_(std::move(options)),
       task_(task),
       params_(params),
@@ -95,7 +96,9 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
       config_yaml_(std::move(config_yaml)),
       stop_(stop),
       device_(device),
-      progress_(options_.progress, comm.rank() == 0),
+      reporter_(reporter),
+      // A launcher draws one view of the whole job from every rank's reports.
+      progress_(options_.progress, comm.rank() == 0 && reporter == nullptr),
       gradient_sync_(params, comm, options_.gradient_sync),
       precision_(tasks::parse_precision(options_.precision)),
       scaler_(tasks::needs_loss_scaling(precision_)) {
@@ -103,6 +106,7 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
   require(options_.epochs >= 1, "--epochs must be at least 1");
   require(options_.accumulate >= 1, "--accumulate must be at least 1");
   require(options_.grad_clip >= 0, "--grad-clip must be >= 0");
+  require(options_.checkpoint_every >= 0, "--checkpoint-every must be >= 0 (0: only at the end of each epoch)");
   std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
   auto names = task_.metric_names();
   bool known = options_.monitor.find('_') != std::string::npos &&
@@ -234,21 +238,29 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
     seconds = seconds_before + seconds_since(start);
     double elapsed_total = state_.train_seconds + seconds_since(start);
     auto avg = sums.averages();
-    progress_.update(step + 1, avg["loss"], avg.count("top1") ? avg["top1"] : 0,
-                     elapsed_total > 0 ? state_.train_samples * comm_.size() / elapsed_total : 0, lr);
-    if (boundary && step + 1 < steps && stop_requested_anywhere()) {
+    show_progress("train", state_.epoch + 1, step + 1, steps, avg["loss"], avg.count("top1") ? avg["top1"] : 0,
+                  elapsed_total > 0 ? state_.train_samples * comm_.size() / elapsed_total : 0, lr);
+    if (!boundary || step + 1 == steps) continue;  // the epoch's end saves its own checkpoints
+    // Where a resumed run picks up: after this step, with this epoch's sums and time so far.
+    auto resumable = [&] {
+      TrainerState s = state_;
+      s.train_seconds += seconds_since(start);
+      s.epoch_sums = sums_to_json(sums);
+      s.epoch_seconds = seconds;
+      return s;
+    };
+    if (stop_requested_anywhere()) {
       progress_.end();
-      state_.train_seconds += seconds_since(start);
-      state_.epoch_sums = sums_to_json(sums);
-      state_.epoch_seconds = seconds;
+      state_ = resumable();
       broadcast_buffers();
+      save_mid_epoch(state_);
       if (comm_.rank() == 0) {
-        core::save_checkpoint(make_checkpoint(), run_dir_.last_checkpoint());
         spdlog::warn("interrupted at epoch {} step {}: saved {}; continue with --resume", state_.epoch + 1, step + 1,
                      run_dir_.last_checkpoint());
       }
       throw Interrupted("training interrupted by a signal", run_dir_.path(), "continue with --resume");
     }
+    if (options_.checkpoint_every > 0 && state_.step % options_.checkpoint_every == 0) save_mid_epoch(resumable());
   }
   progress_.end();
   state_.train_seconds += seconds_since(start);
@@ -302,8 +314,8 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
       task_.accumulate_metrics(output, batch.fields, loss, sums);
     }
     auto avg = sums.averages();
-    progress_.update(step + 1, avg["loss"], avg.count("top1") ? avg["top1"] : 0,
-                     sums.count / std::max(seconds_since(start), 1e-9), 0);
+    show_progress(phase, std::max<int64_t>(state_.epoch, 1), step + 1, steps, avg["loss"],
+                  avg.count("top1") ? avg["top1"] : 0, sums.count / std::max(seconds_since(start), 1e-9), 0);
   }
   progress_.end();
   model.train();
@@ -326,13 +338,13 @@ void Trainer::record(const std::string& split, const EpochMetrics& metrics) {
   run_dir_.write_metrics(state_.metric_rows, columns);
 }
 
-core::Checkpoint Trainer::make_checkpoint() const {
+core::Checkpoint Trainer::make_checkpoint(const TrainerState& trainer_state) const {
   core::Checkpoint c;
   c.model = state_dict(task_.model());
   c.optimizer = optimizer_.state();
   c.optimizer_meta = optimizer_.meta();
   c.scheduler = {{"step", state_.step}};
-  TrainerState state = state_;
+  TrainerState state = trainer_state;
   state.loss_scaler = scaler_.state();
   c.trainer = state.to_json();
   c.rng_state = at::detail::getDefaultCPUGenerator().get_state();
@@ -346,13 +358,48 @@ void Trainer::save_checkpoints(bool is_best) {
   broadcast_buffers();  // a collective: every rank takes part, rank 0 writes
   if (comm_.rank() == 0) {
     std::string path = run_dir_.epoch_checkpoint(state_.epoch);
-    core::save_checkpoint(make_checkpoint(), path);
+    core::save_checkpoint(make_checkpoint(state_), path);
     publish_as(path, run_dir_.last_checkpoint());
     if (is_best) publish_as(path, run_dir_.best_checkpoint());
     run_dir_.prune_epoch_checkpoints(options_.keep_checkpoints);
+    report_checkpoint(path, state_);
   }
   // Nobody reads a checkpoint before it is complete, and a failed write stops every rank here.
   comm_.barrier();
+}
+
+void Trainer::save_mid_epoch(const TrainerState& state) {
+  // Only rank 0's buffers are written, so the other ranks' need not be made equal first.
+  if (comm_.rank() == 0) {
+    core::save_checkpoint(make_checkpoint(state), run_dir_.last_checkpoint());
+    report_checkpoint(run_dir_.last_checkpoint(), state);
+  }
+  comm_.barrier();
+}
+
+void Trainer::report_checkpoint(const std::string& path, const TrainerState& state) {
+  if (!reporter_) return;
+  core::wire::Message m;
+  m.type = core::wire::MessageType::kCheckpoint;
+  m.path = fs::absolute(path).string();
+  m.epoch = state.epoch;
+  m.epochs = options_.epochs;
+  m.step = state.step;
+  m.phase_step = state.epoch_step;
+  reporter_->send(std::move(m));
+}
+
+void Trainer::show_progress(const std::string& phase, int64_t epoch, int64_t done, int64_t total, double loss,
+                            double accuracy, double samples_per_sec, double lr) {
+  progress_.update(done, loss, accuracy, samples_per_sec, lr);
+  if (!reporter_) return;
+  reporter_->set_position(phase, epoch, options_.epochs, state_.step, done, total);
+  core::wire::Message m;
+  m.loss = loss;
+  m.metric = accuracy;
+  m.samples_per_sec = samples_per_sec / comm_.size();  // the launcher sums the ranks
+  m.lr = lr;
+  reporter_->progress(m);
 }
 
 void Trainer::resume(const std::string& checkpoint_path) {

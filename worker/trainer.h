@@ -18,6 +18,7 @@
 #include "worker/comm/gradient_sync.h"
 #include "worker/loader/loader.h"
 #include "worker/progress.h"
+#include "worker/report/reporter.h"
 #include "worker/run_dir.h"
 
 namespace strike::worker {
@@ -29,6 +30,7 @@ struct TrainerOptions {
   std::string monitor = "val_top1";     // metric that picks best.h5 and drives early stopping
   int64_t patience = 0;                 // epochs without improvement before stopping; 0 = never stop early
   int64_t keep_checkpoints = 3;         // epoch checkpoints kept on disk (best.h5 and last.h5 always); 0 = all
+  int64_t checkpoint_every = 0;         // optimizer steps between mid-epoch saves of last.h5; 0 = at epoch ends only
   int64_t max_steps_per_epoch = 0;      // cap on training steps per epoch (smoke tests); 0 = whole epoch
   bool check_sync = false;              // after every step, verify by checksum that all ranks hold identical parameters
   GradientSyncOptions gradient_sync;    // buckets and wire format of the gradient all-reduce
@@ -65,7 +67,8 @@ class Trainer {
  public:
   Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameters& params, tasks::Optimizer& optimizer,
           const tasks::Scheduler& scheduler, Communicator& comm, RunDir run_dir, const core::Manifest& manifest,
-          std::string config_yaml, const std::atomic<bool>* stop = nullptr, torch::Device device = torch::kCPU);
+          std::string config_yaml, const std::atomic<bool>* stop = nullptr, torch::Device device = torch::kCPU,
+          Reporter* reporter = nullptr);
 
   // Trains for the remaining epochs, validating after each, writing checkpoints and metrics.
   void fit(DataLoader& train, DataLoader* val);
@@ -87,7 +90,14 @@ class Trainer {
  private:
   EpochMetrics train_epoch(DataLoader& loader);
   void save_checkpoints(bool is_best);
-  core::Checkpoint make_checkpoint() const;
+  // Saves last.h5 in the middle of an epoch (rank 0 writes): `state` says where to resume.
+  void save_mid_epoch(const TrainerState& state);
+  core::Checkpoint make_checkpoint(const TrainerState& state) const;
+  // Tells the launcher (if any) that `path` is complete.
+  void report_checkpoint(const std::string& path, const TrainerState& state);
+  // One batch of `phase` done: the terminal view on rank 0 alone, or the launcher's over the wire.
+  void show_progress(const std::string& phase, int64_t epoch, int64_t done, int64_t total, double loss,
+                     double accuracy, double samples_per_sec, double lr);
   bool improved(double value) const;
   double initial_best() const;  // the worst value of the monitored metric
   // Metric sums of this rank -> exact averages over all ranks.
@@ -112,6 +122,7 @@ class Trainer {
   std::string config_yaml_;
   const std::atomic<bool>* stop_;
   torch::Device device_;  // where the model lives; batches are moved there
+  Reporter* reporter_;
   Progress progress_;
   GradientSync gradient_sync_;
   tasks::Precision precision_;

@@ -1,0 +1,38 @@
+// The launcher's one view of a job: a live bar on a terminal, plain lines otherwise, the ranks' output passed through.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "launcher/coord/job_monitor.h"
+#include "worker/progress.h"
+
+namespace strike::launcher {
+
+class JobView {
+ public:
+  // `options.mode`: bar, plain, none, or auto (bar when stderr is a terminal); plain lines come
+  // every `options.plain_every` steps of a phase and at its end.
+  explicit JobView(worker::ProgressOptions options);
+  // Redraws the bar (at most ~10 times a second) or prints a plain line when one is due.
+  void update(const JobSnapshot& snapshot);
+  // One line of the ranks' output for `fd` (1 or 2): the bar steps aside for it and comes back.
+  void print(int fd, const std::string& line);
+  // A message from the launcher itself, on stderr.
+  void say(const std::string& message);
+  // Leaves the terminal on a fresh line.
+  void finish();
+
+ private:
+  void erase_bar();
+  std::string describe(const JobSnapshot& s) const;
+
+  worker::ProgressOptions options_;
+  bool bar_ = false;
+  std::string bar_text_;  // what is drawn now; empty = nothing
+  std::chrono::steady_clock::time_point last_draw_{};
+  std::string plain_phase_;  // phase and epoch of the last plain line
+  int64_t plain_epoch_ = -1, plain_step_ = -1;
+};
+
+}  // namespace strike::launcher
