@@ -62,21 +62,33 @@ class Reporter {
   bool lost() const { return lost_.load(); }
 
  private:
-  void run();  // the thread
+  void run();                               // the thread
+  int connect_launcher();                   // the thread: the connected socket, or -1 once lost or closing
+  void serve(int socket);                   // the thread: sends and reads until lost, done or closed
+  void queue(core::wire::Message message);  // caller holds mutex_; applies queue_limit
+  void wake_thread();                       // makes the thread's poll() return; called without mutex_
+  void drain_wake();                        // the thread, after its poll() saw the wake pipe
+  void declare_lost(const std::string& why);
 
   ReporterOptions options_;
+  core::wire::Address address_;
   core::wire::Message hello_;
   LostHandler on_lost_;
   std::mutex mutex_;
-  std::condition_variable wake_;
+  std::condition_variable wake_;  // finish() waits on it for the thread to flush or lose the launcher
   std::deque<core::wire::Message> queue_;
   core::wire::Message position_;  // guarded by mutex_
   std::chrono::steady_clock::time_point last_progress_{};
   std::string last_progress_phase_;
+  bool any_progress_ = false;     // last_progress_* hold a sent progress
+  bool in_flight_ = false;        // the thread holds messages taken from queue_ that are not all written yet
   bool finishing_ = false;
   bool closing_ = false;
   std::atomic<int64_t> dropped_{0};
   std::atomic<bool> lost_{false};
+  std::atomic<bool> wake_pending_{false};
+  int wake_read_ = -1;   // self-pipe: public calls write a byte so the thread's poll() wakes
+  int wake_write_ = -1;
   std::thread thread_;
 };
 
