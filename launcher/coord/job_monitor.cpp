@@ -54,9 +54,8 @@ std::string where_text(const Message& p) {
          std::to_string(p.phase_steps);
 }
 
-bool is_position(MessageType type) {
-  return type == MessageType::kHeartbeat || type == MessageType::kProgress || type == MessageType::kCheckpoint;
-}
+// A checkpoint event says which state was saved (epochs completed, the step), not where the rank is now.
+bool is_position(MessageType type) { return type == MessageType::kHeartbeat || type == MessageType::kProgress; }
 
 // A rank that finished cleanly owes the launcher nothing more: it can be neither silent nor stalled.
 bool finished_ok(const RankStatus& r) { return r.finished && r.exit_code == 0; }

@@ -135,12 +135,18 @@ TEST(JobMonitor, PositionMessagesUpdateWhereAndWhen) {
   EXPECT_EQ(m.ranks()[0].last_moved, kT0 + seconds(3));
   EXPECT_EQ(m.ranks()[0].progress.loss, 1.5);
   EXPECT_EQ(m.ranks()[0].position.phase_step, 6);
-  Message checkpoint = heartbeat("train", 1, 8, 10, 8);
+  // A checkpoint event names the saved state (epochs completed, no work counter): heard, but the
+  // rank's position is untouched, or the next heartbeat would look like progress.
+  Message checkpoint;
   checkpoint.type = MessageType::kCheckpoint;
-  checkpoint.path = "/ckpt/last.pt";
+  checkpoint.path = "/ckpt/last.h5";
+  checkpoint.epoch = 0;
+  checkpoint.step = 6;
   m.on_message(10, checkpoint, kT0 + seconds(4));
-  EXPECT_EQ(m.ranks()[0].position.work, 8);
-  EXPECT_EQ(m.ranks()[0].last_moved, kT0 + seconds(4));
+  EXPECT_EQ(m.ranks()[0].position.work, 6);
+  EXPECT_EQ(m.ranks()[0].position.phase, "train");
+  EXPECT_EQ(m.ranks()[0].last_heard, kT0 + seconds(4));
+  EXPECT_EQ(m.ranks()[0].last_moved, kT0 + seconds(3));
   EXPECT_EQ(m.ranks()[0].progress.phase_step, 6);  // progress is only the latest progress message
   m.on_message(10, error_text("out of memory"), kT0 + seconds(5));
   EXPECT_EQ(m.ranks()[0].error, "out of memory");
