@@ -68,6 +68,15 @@ bool is_worker(int64_t pid) {
   return std::getline(comm, name) && name == "strike-worker";
 }
 
+// Writes cut short by the failure (temporary names, never renamed into place): nobody can be
+// writing them any more, and they must not pile up over restarts.
+void remove_partial_checkpoints(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(entry.path(), ec);
+  }
+}
+
 // Copies a child's stdout or stderr to ours line by line, so lines never tear the progress bar.
 class OutputPump {
  public:
@@ -137,7 +146,16 @@ class Supervisor {
     std::optional<std::string> fault;  // why the job was torn down
     Clock::time_point torn_down_at{};
     bool killed = false;
+    std::optional<Clock::time_point> failed_rank_seen;  // when a fault was first seen
   };
+
+  // The first failing exit code a rank reported itself (not an interruption), or 0.
+  int ranks_exit_code() const {
+    for (const auto& r : monitor_->ranks()) {
+      if (r.finished && r.exit_code != kExitOk && r.exit_code != kExitInterrupted) return r.exit_code;
+    }
+    return 0;
+  }
 
   void start_server();
   int run_attempt(const std::vector<std::string>& command, int attempt_number);
@@ -160,6 +178,7 @@ class Supervisor {
   std::string address_;  // host:port the ranks are told
   std::unique_ptr<JobMonitor> monitor_;  // the current attempt's
   std::map<uint64_t, int> rank_of_connection_;
+  std::map<int, std::pair<std::string, Clock::time_point>> last_logged_progress_;  // phase and time, per rank
   Attempt* attempt_ = nullptr;  // the running attempt, for signals
   int interrupts_ = 0;
 };
@@ -196,6 +215,15 @@ void Supervisor::start_server() {
 
 void Supervisor::log_message(uint64_t connection, const core::wire::Message& m, int rank) {
   if (m.type == wire_type::kHeartbeat) return;  // liveness, not news: the file would be mostly heartbeats
+  if (m.type == wire_type::kProgress && rank >= 0) {
+    // Two progress messages a second per rank would make a day-long job's file hundreds of MB:
+    // keep each phase's first and last, and one per rank every 10 s between.
+    auto& last = last_logged_progress_[rank];
+    const auto now = Clock::now();
+    const bool edge = m.phase != last.first || m.phase_step == m.phase_steps || m.phase_step <= 1;
+    if (!edge && now - last.second < std::chrono::seconds(10)) return;
+    last = {m.phase, now};
+  }
   nlohmann::json fields = nlohmann::json::parse(core::wire::encode(m), nullptr, false);
   if (fields.is_discarded()) fields = nlohmann::json::object();
   fields.erase("type");
@@ -265,7 +293,13 @@ void Supervisor::on_tick(Attempt& attempt) {
   bool stopping_on_purpose = interrupts_ > 0;
   for (const auto& r : monitor_->ranks()) stopping_on_purpose |= r.finished && r.exit_code == kExitInterrupted;
   if (!attempt.fault && !stopping_on_purpose) {
-    if (auto fault = monitor_->fault(now)) tear_down(attempt, *fault);
+    if (auto fault = monitor_->fault(now)) {
+      // A rank that failed with its own error has said why and takes the job down itself (MPI_Abort):
+      // give that five seconds, so the job ends with the rank's exit code and message alone.
+      if (!attempt.failed_rank_seen) attempt.failed_rank_seen = now;
+      const bool rank_failed_itself = ranks_exit_code() != 0;
+      if (!rank_failed_itself || now - *attempt.failed_rank_seen > std::chrono::seconds(5)) tear_down(attempt, *fault);
+    }
   }
   // A rank that ignores TERM (stopped, hung in a collective) has had its chance.
   if (attempt.fault && !attempt.killed && now - attempt.torn_down_at > std::chrono::seconds(3)) {
@@ -312,10 +346,16 @@ int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt
   attempt_ = nullptr;
   view_.finish();
 
-  const int code = *attempt.exit_code;
+  // The ranks' own verdict when they gave one (e.g. 2 for a bad option); 1 when the launcher had
+  // to tear the job down; otherwise mpirun's or the lone worker's code.
+  int code = *attempt.exit_code;
+  if (ranks_exit_code() != 0) {
+    code = ranks_exit_code();
+  } else if (attempt.fault) {
+    code = kExitError;
+  }
   events_.write("end", {{"attempt", attempt_number}, {"code", code}, {"fault", attempt.fault.value_or("")}});
-  if (attempt.fault && code == kExitOk) return kExitError;
-  return attempt.fault ? kExitError : code;
+  return code;
 }
 
 int Supervisor::run() {
@@ -338,7 +378,9 @@ int Supervisor::run() {
     }
     // Resume from the newest checkpoint that is complete (one whose write was cut short is never
     // picked), or start over when there is none yet.
-    const std::string checkpoint = worker::RunDir(run_dir_).newest_complete_checkpoint();
+    const worker::RunDir run_dir(run_dir_);
+    remove_partial_checkpoints(run_dir.checkpoint_dir());
+    const std::string checkpoint = run_dir.newest_complete_checkpoint();
     args = worker_args_;
     if (!checkpoint.empty()) args = with_option(args, "--resume", "last");
     view_.say(fmt::format("restarting the job ({} of {}) from {}", attempt + 1, options_.launch.max_restarts,

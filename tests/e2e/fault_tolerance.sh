@@ -73,6 +73,7 @@ set +e; wait "$launcher"; rc=$?; set -e
 grep -q "resumed from .*last.h5 at epoch 0 step 8" "$work/torn/logs/rank-0.log" \
   || { cat "$work/torn/logs/rank-0.log"; fail "the restart did not resume from step 8's complete checkpoint"; }
 same_metrics "$work/ref" "$work/torn" || fail "a job killed mid-write ended with other metrics"
+! partial || fail "the partial checkpoint was left behind after the restart"
 
 # 3. SIGSTOP of one rank: a stall, reported per rank and torn down within stall-timeout + 10 s,
 #    leaving no process behind.
