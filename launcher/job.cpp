@@ -305,7 +305,14 @@ void Supervisor::on_tick(Attempt& attempt) {
   if (attempt.fault && !attempt.killed && now - attempt.torn_down_at > std::chrono::seconds(3)) {
     kill_everything(attempt);
   }
-  view_.update(monitor_->snapshot(now));
+  // The view lasts while ranks are at work; their closing lines then stand alone.
+  bool working = false;
+  for (const auto& r : monitor_->ranks()) working |= r.connected && !r.finished;
+  if (working && !attempt.exit_code) {
+    view_.update(monitor_->snapshot(now));
+  } else {
+    view_.finish();
+  }
 }
 
 int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt_number) {

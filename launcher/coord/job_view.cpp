@@ -83,10 +83,8 @@ void JobView::print(int fd, const std::string& line) {
 void JobView::say(const std::string& message) { print(2, "strike: " + message); }
 
 void JobView::finish() {
-  if (bar_text_.empty()) return;
-  std::fputc('\n', stderr);
+  erase_bar();
   std::fflush(stderr);
-  bar_text_.clear();
 }
 
 }  // namespace strike::launcher

@@ -20,7 +20,7 @@ class JobView {
   void print(int fd, const std::string& line);
   // A message from the launcher itself, on stderr.
   void say(const std::string& message);
-  // Leaves the terminal on a fresh line.
+  // Takes the bar off the terminal (until the next update).
   void finish();
 
  private:
