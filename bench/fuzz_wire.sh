@@ -13,21 +13,7 @@ seconds="${1:-600}"
 . "$here/results_section.sh"
 
 # Debian 12's clang 14 keeps libFuzzer's runtime (libclang_rt.fuzzer) in libclang-rt-14-dev.
-packages=(clang libclang-rt-14-dev nlohmann-json3-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  if [ "$(id -u)" != 0 ]; then
-    echo "fuzz_wire: missing packages: ${missing[*]}; run this script as root" >&2
-    exit 1
-  fi
-  echo "fuzz_wire: installing ${missing[*]}" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+"$root/scripts/setup.sh" clang libclang-rt-14-dev >&2
 
 out="$root/build-fuzz"
 mkdir -p "$out"

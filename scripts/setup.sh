@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything strike needs from Debian's packages (idempotent; run as root on Debian 12).
+# Extra package names given as arguments are installed too (tools that only a bench needs).
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,7 @@ packages=(
   time                              # peak-memory figures in bench/
 )
 
+packages+=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
