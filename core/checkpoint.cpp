@@ -81,8 +81,8 @@ NamedTensors read_tensors(const h5::File& file, const std::string& group) {
   return tensors;
 }
 
-// Fault-injection tests ("STEP:SECONDS") stop the write of the checkpoint taken at optimizer step
-// STEP halfway, and kill the process there.
+// Fault-injection tests ("STEP:SECONDS") hold the write of the checkpoint taken at optimizer step
+// STEP halfway, long enough to kill the process mid-write.
 void pause_if_testing(const nlohmann::json& trainer_state) {
   const char* pause = env::get(env::kCheckpointPause, nullptr);
   if (!pause) return;

@@ -78,11 +78,13 @@ void remove_partial_checkpoints(const std::string& dir) {
 }
 
 // Copies a child's stdout or stderr to ours line by line, so lines never tear the progress bar.
-class OutputPump {
+// Shared with its pending read, which may still be queued after the attempt that made it is over.
+class OutputPump : public std::enable_shared_from_this<OutputPump> {
  public:
-  OutputPump(asio::io_context& io, int from_fd, int to_fd, JobView& view)
-      : stream_(io, from_fd), to_fd_(to_fd), view_(view) {
-    read();
+  static std::shared_ptr<OutputPump> start(asio::io_context& io, int from_fd, int to_fd, JobView& view) {
+    auto pump = std::shared_ptr<OutputPump>(new OutputPump(io, from_fd, to_fd, view));
+    pump->read();
+    return pump;
   }
   bool open() const { return open_; }
   // Flushes a last unterminated line and stops reading (the child is gone).
@@ -91,12 +93,27 @@ class OutputPump {
     pending_.clear();
     boost::system::error_code ignored;
     stream_.close(ignored);
+    wait_.cancel();
     open_ = false;
   }
 
  private:
+  OutputPump(asio::io_context& io, int from_fd, int to_fd, JobView& view)
+      : stream_(io, from_fd), to_fd_(to_fd), view_(view), wait_(io) {}
+
   void read() {
-    stream_.async_read_some(asio::buffer(buffer_), [this](const boost::system::error_code& ec, size_t n) {
+    if (!open_) return;
+    // A terminal that is not reading: leave the ranks' output in the pipe (they wait on it, as
+    // they would on a slow terminal) rather than in our memory.
+    if (view_.backlog() > kMaxBacklog) {
+      wait_.expires_after(std::chrono::milliseconds(50));
+      wait_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (!ec) self->read();
+      });
+      return;
+    }
+    stream_.async_read_some(asio::buffer(buffer_), [self = shared_from_this(), this](const boost::system::error_code& ec,
+                                                                                     size_t n) {
       if (ec) {
         if (open_) close();
         return;
@@ -116,9 +133,11 @@ class OutputPump {
     });
   }
 
+  static constexpr size_t kMaxBacklog = 1 << 20;
   asio::posix::stream_descriptor stream_;
   int to_fd_;
   JobView& view_;
+  asio::steady_timer wait_;
   std::array<char, 4096> buffer_{};
   std::string pending_;
   bool open_ = true;
@@ -147,6 +166,7 @@ class Supervisor {
     Clock::time_point torn_down_at{};
     bool killed = false;
     std::optional<Clock::time_point> failed_rank_seen;  // when a fault was first seen
+    std::optional<Clock::time_point> stopping_since;    // when a signal began to stop the job
   };
 
   // The first failing exit code a rank reported itself (not an interruption), or 0.
@@ -179,6 +199,7 @@ class Supervisor {
   std::unique_ptr<JobMonitor> monitor_;  // the current attempt's
   std::map<uint64_t, int> rank_of_connection_;
   std::map<int, std::pair<std::string, Clock::time_point>> last_logged_progress_;  // phase and time, per rank
+  std::string last_checkpoint_;  // path of the newest checkpoint a rank reported complete
   Attempt* attempt_ = nullptr;  // the running attempt, for signals
   int interrupts_ = 0;
 };
@@ -196,6 +217,7 @@ void Supervisor::start_server() {
     const int rank = monitor_->on_message(connection, m, Clock::now());
     if (rank >= 0) rank_of_connection_[connection] = rank;
     log_message(connection, m, rank);
+    if (rank >= 0 && m.type == wire_type::kCheckpoint) last_checkpoint_ = m.path;
   };
   handlers.on_close = [this](uint64_t connection, const std::string& why) {
     if (monitor_) monitor_->on_close(connection, Clock::now());
@@ -204,6 +226,7 @@ void Supervisor::start_server() {
     if (it != rank_of_connection_.end()) fields["rank"] = it->second;
     events_.write("disconnect", fields);
   };
+  server_.reset();  // the previous attempt's, closed: with a fixed --coord-port the new one takes its port
   server_ = std::make_unique<CoordServer>(io_, listen_everywhere ? "0.0.0.0" : advertised,
                                           static_cast<uint16_t>(launch.coord_port), token, ServerLimits{}, handlers);
   address_ = advertised + ":" + std::to_string(server_->port());
@@ -264,7 +287,7 @@ void Supervisor::tear_down(Attempt& attempt, const std::string& why) {
   view_.say("stopping the job: " + why);
   events_.write("fault", {{"text", why}});
   // mpirun and srun end every rank on TERM; a lone worker stops at its next step, or is killed below.
-  ::kill(attempt.child.pid, SIGTERM);
+  if (!attempt.exit_code) ::kill(attempt.child.pid, SIGTERM);
 }
 
 void Supervisor::kill_everything(Attempt& attempt) {
@@ -274,7 +297,7 @@ void Supervisor::kill_everything(Attempt& attempt) {
   if (monitor_) {
     const std::string host = this_host();
     for (const auto& r : monitor_->ranks()) {
-      if (r.pid > 0 && r.host == host && is_worker(r.pid)) ::kill(static_cast<pid_t>(r.pid), SIGKILL);
+      if (!r.finished && r.pid > 0 && r.host == host && is_worker(r.pid)) ::kill(static_cast<pid_t>(r.pid), SIGKILL);
     }
   }
   if (!attempt.exit_code) ::kill(-attempt.child.pid, SIGKILL);
@@ -290,9 +313,14 @@ void Supervisor::on_tick(Attempt& attempt) {
       events_.write("exit", {{"code", *attempt.exit_code}});
     }
   }
-  bool stopping_on_purpose = interrupts_ > 0;
-  for (const auto& r : monitor_->ranks()) stopping_on_purpose |= r.finished && r.exit_code == kExitInterrupted;
-  if (!attempt.fault && !stopping_on_purpose) {
+  // Ranks stopping on a signal end one by one, which looks like faults; a rank that hangs while
+  // stopping is still a fault once the heartbeat timeout has passed.
+  bool stopping = interrupts_ > 0;
+  for (const auto& r : monitor_->ranks()) stopping |= r.finished && r.exit_code == kExitInterrupted;
+  if (stopping && !attempt.stopping_since) attempt.stopping_since = now;
+  const bool grace = attempt.stopping_since &&
+                     now - *attempt.stopping_since < std::chrono::duration<double>(options_.launch.heartbeat_timeout);
+  if (!attempt.fault && !attempt.exit_code && !grace) {
     if (auto fault = monitor_->fault(now)) {
       // A rank that failed with its own error has said why and takes the job down itself (MPI_Abort):
       // give that five seconds, so the job ends with the rank's exit code and message alone.
@@ -316,8 +344,10 @@ void Supervisor::on_tick(Attempt& attempt) {
 }
 
 int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt_number) {
+  start_server();
   monitor_ = std::make_unique<JobMonitor>(
       options_.launch.ranks,
+      // A short --stall-timeout (tests, debugging) must not also make slow starts fatal.
       MonitorOptions{options_.launch.stall_timeout, options_.launch.heartbeat_timeout,
                      std::max(options_.launch.stall_timeout, 60.0)},
       Clock::now());
@@ -325,9 +355,10 @@ int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt
   Attempt attempt;
   attempt.child = start_child(command, true);
   attempt_ = &attempt;
-  events_.write("start", {{"attempt", attempt_number}, {"pid", attempt.child.pid}, {"command", command}});
-  OutputPump out(io_, attempt.child.out_fd, STDOUT_FILENO, view_);
-  OutputPump err(io_, attempt.child.err_fd, STDERR_FILENO, view_);
+  events_.write("start",
+                {{"attempt", attempt_number}, {"pid", attempt.child.pid}, {"coordination", address_}, {"command", command}});
+  auto out = OutputPump::start(io_, attempt.child.out_fd, STDOUT_FILENO, view_);
+  auto err = OutputPump::start(io_, attempt.child.err_fd, STDERR_FILENO, view_);
 
   bool over = false;
   std::function<void()> schedule_tick = [&] {
@@ -337,7 +368,8 @@ int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt
       on_tick(attempt);
       // Done when the child has exited and its output has drained (ranks it orphaned may hold the
       // pipes open: give up on them after two seconds).
-      if (attempt.exit_code && ((!out.open() && !err.open()) || Clock::now() - attempt.exited_at > std::chrono::seconds(2))) {
+      if (attempt.exit_code &&
+          ((!out->open() && !err->open()) || Clock::now() - attempt.exited_at > std::chrono::seconds(2))) {
         over = true;
         return;
       }
@@ -346,8 +378,11 @@ int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt
   };
   schedule_tick();
   while (!over) io_.run_one();
-  if (out.open()) out.close();
-  if (err.open()) err.close();
+  if (out->open()) out->close();
+  if (err->open()) err->close();
+  // A new server for every attempt: ranks of this one that are still starting somewhere cannot
+  // join the next, and those still connected learn that the launcher has moved on.
+  server_->close();
   // No rank outlives its job: kill any that the launcher process left behind on this host.
   if (*attempt.exit_code != kExitOk) kill_everything(attempt);
   attempt_ = nullptr;
@@ -360,18 +395,20 @@ int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt
     code = ranks_exit_code();
   } else if (attempt.fault) {
     code = kExitError;
+  } else if (interrupts_ > 0 && code > 128) {
+    code = kExitInterrupted;  // stopped by the user's second Ctrl-C, or the first came before the ranks could save
   }
   events_.write("end", {{"attempt", attempt_number}, {"code", code}, {"fault", attempt.fault.value_or("")}});
   return code;
 }
 
 int Supervisor::run() {
-  start_server();
   wait_for_signal();
   const std::string worker = worker_path();
-  const LaunchContext context = LaunchContext::current();  // after start_server set STRIKE_COORD_*
+  // The command names the STRIKE_COORD_* variables that every attempt's server sets.
+  for (const char* name : {env::kCoordAddress, env::kCoordToken, env::kCoordHeartbeatTimeout}) ::setenv(name, "", 1);
+  const LaunchContext context = LaunchContext::current();
   events_.write("job", {{"ranks", options_.launch.ranks},
-                        {"coordination", address_},
                         {"run_dir", fs::absolute(run_dir_).string()},
                         {"max_restarts", options_.launch.max_restarts}});
   std::vector<std::string> args = worker_args_;
@@ -385,9 +422,12 @@ int Supervisor::run() {
     }
     // Resume from the newest checkpoint that is complete (one whose write was cut short is never
     // picked), or start over when there is none yet.
+    // Rank 0's checkpoint events count even when its files are on another host; the run directory
+    // as seen here also holds those of an earlier run being resumed.
     const worker::RunDir run_dir(run_dir_);
     remove_partial_checkpoints(run_dir.checkpoint_dir());
-    const std::string checkpoint = run_dir.newest_complete_checkpoint();
+    const std::string local = run_dir.newest_complete_checkpoint();
+    const std::string checkpoint = !local.empty() ? local : last_checkpoint_;
     args = worker_args_;
     if (!checkpoint.empty()) args = with_option(args, "--resume", "last");
     view_.say(fmt::format("restarting the job ({} of {}) from {}", attempt + 1, options_.launch.max_restarts,
@@ -400,7 +440,6 @@ int Supervisor::run() {
                           "and the job's events in {}",
                           code, run_dir_, events_.path()));
   }
-  server_->close();
   return code;
 }
 
@@ -415,7 +454,9 @@ int run_job(const worker::TrainCommandOptions& options, std::vector<std::string>
   }
   // Flags that cannot work are reported before anything is created or started.
   rank_command(options.launch, options.threads, worker_path(), worker_args, LaunchContext::current());
-  fs::create_directories(run_dir);
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  if (ec) throw Error("cannot create the run directory: " + ec.message(), run_dir, "check --output and its permissions");
   Supervisor supervisor(options, std::move(worker_args), run_dir);
   return supervisor.run();
 }

@@ -49,15 +49,22 @@ Child start_child(const std::vector<std::string>& argv, bool capture_output) {
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (capture_output && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) {
+    const std::string reason = std::strerror(errno);
+    for (int fd : {out[0], out[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    throw Error("cannot create pipes for a child's output: " + reason, argv[0]);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   if (capture_output) {
-    if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
-      throw Error(std::string("cannot create pipes for a child's output: ") + std::strerror(errno), argv[0]);
-    }
     posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
   }
+  // The child gets stdin, stdout and stderr only: not the launcher's listening socket, its
+  // connections to ranks or its event log (Asio does not mark them close-on-exec).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   // The child gets its own process group, so a terminal's Ctrl-C reaches it once (forwarded by
   // us) rather than twice; a second SIGINT would make it stop without saving.
   posix_spawnattr_t attr;

@@ -18,6 +18,8 @@ namespace {
 
 // Signal handlers can only touch a lock-free atomic; the trainer polls it after each step.
 std::atomic<bool> stop_requested{false};
+// Set when the rank stops because its launcher is gone: that is a failure, not an interruption.
+std::atomic<bool> launcher_lost{false};
 
 void on_signal(int) {
   stop_requested.store(true);
@@ -41,6 +43,7 @@ strike::core::wire::Message hello(const strike::worker::Communicator& comm, cons
 // Without its launcher the job has nobody to report to and nobody to restart it: stop at the next
 // step with a checkpoint, and if a collective keeps this rank from getting there, end it anyway.
 void on_launcher_lost(const std::string& why, double grace_seconds) {
+  launcher_lost.store(true);
   spdlog::error("{}: stopping (the launcher is gone)", why);
   spdlog::default_logger()->flush();
   stop_requested.store(true);
@@ -67,10 +70,13 @@ int main(int argc, char** argv) {
   // mpirun passes USR1 on to every rank (it turns INT and TERM into a kill), and Slurm sends it
   // ahead of a time limit: both mean "checkpoint at the next step and stop".
   std::signal(SIGUSR1, on_signal);
+  // The launcher reads our output through a pipe; if it dies, writing a log line must not kill
+  // the rank before it has saved its checkpoint.
+  std::signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<worker::Communicator> comm;
   std::unique_ptr<worker::Reporter> reporter;
   std::string error;
-  const int code = core::guarded_main(worker::process_label(), [&] {
+  int code = core::guarded_main(worker::process_label(), [&] {
     const bool cuda = train_options.device == "cuda" || (train_options.device == "auto" && torch::cuda::is_available());
     comm = worker::make_communicator(&argc, &argv, cuda);
     const std::string device = worker::choose_device(train_options.device, comm->local_rank()).str();
@@ -84,8 +90,9 @@ int main(int argc, char** argv) {
       throw;
     }
   });
+  if (launcher_lost.load() && code == kExitInterrupted) code = kExitError;
   if (reporter) {
-    if (!error.empty()) {
+    if (!error.empty() && code != kExitInterrupted) {
       core::wire::Message m;
       m.type = core::wire::MessageType::kError;
       m.text = error;

@@ -4,12 +4,68 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cerrno>
 
 namespace strike::launcher {
 
+namespace {
+
+// Writes all of `text` to `fd`, waiting as long as the reader needs; gives up only on a real error
+// (a closed pipe: nobody is reading any more).
+void write_all(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+constexpr const char* kEraseLine = "\r\033[2K";
+
+}  // namespace
+
 JobView::JobView(worker::ProgressOptions options) : options_(std::move(options)) {
   bar_ = options_.mode == "bar" || (options_.mode == "auto" && ::isatty(STDERR_FILENO));
+  writer_ = std::thread([this] { write_loop(); });
+}
+
+JobView::~JobView() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+}
+
+void JobView::emit(int fd, std::string text) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queued_bytes_ += text.size();
+    queue_.emplace_back(fd, std::move(text));
+  }
+  wake_.notify_all();
+}
+
+size_t JobView::backlog() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return queued_bytes_;
+}
+
+void JobView::write_loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything is out
+    auto [fd, text] = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    write_all(fd, text);
+    lock.lock();
+    queued_bytes_ -= text.size();
+  }
 }
 
 std::string JobView::describe(const JobSnapshot& s) const {
@@ -40,10 +96,9 @@ void JobView::update(const JobSnapshot& s) {
   if (bar_) {
     if (now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
-    erase_bar();
+    const bool drawn = !bar_text_.empty();
     bar_text_ = describe(s);
-    std::fprintf(stderr, "%s", bar_text_.c_str());
-    std::fflush(stderr);
+    emit(STDERR_FILENO, (drawn ? kEraseLine : "") + bar_text_);
     return;
   }
   // Plain: a line each time the job passes a multiple of plain_every steps, and at each phase's end.
@@ -56,35 +111,27 @@ void JobView::update(const JobSnapshot& s) {
   plain_phase_ = s.phase;
   plain_epoch_ = s.epoch;
   plain_step_ = s.phase_step;
-  std::fprintf(stderr, "%s\n", describe(s).c_str());
-  std::fflush(stderr);
+  emit(STDERR_FILENO, describe(s) + "\n");
 }
 
 void JobView::erase_bar() {
   if (bar_text_.empty()) return;
-  std::fprintf(stderr, "\r\033[2K");
+  emit(STDERR_FILENO, kEraseLine);
   bar_text_.clear();
 }
 
 void JobView::print(int fd, const std::string& line) {
-  const std::string text = bar_text_;
+  const std::string bar = bar_text_;
   erase_bar();
-  std::fflush(stderr);
-  std::FILE* out = fd == 1 ? stdout : stderr;
-  std::fprintf(out, "%s\n", line.c_str());
-  std::fflush(out);
-  if (!text.empty()) {
-    bar_text_ = text;
-    std::fprintf(stderr, "%s", bar_text_.c_str());
-    std::fflush(stderr);
+  emit(fd == STDOUT_FILENO ? STDOUT_FILENO : STDERR_FILENO, line + "\n");
+  if (!bar.empty()) {
+    bar_text_ = bar;
+    emit(STDERR_FILENO, bar_text_);
   }
 }
 
-void JobView::say(const std::string& message) { print(2, "strike: " + message); }
+void JobView::say(const std::string& message) { print(STDERR_FILENO, "strike: " + message); }
 
-void JobView::finish() {
-  erase_bar();
-  std::fflush(stderr);
-}
+void JobView::finish() { erase_bar(); }
 
 }  // namespace strike::launcher

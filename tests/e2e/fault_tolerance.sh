@@ -97,7 +97,7 @@ sleep 1
 "$bin/strike" "${job[@]}" --output "$work/noise" > "$work/noise.log" 2>&1 &
 launcher=$!
 wait_for 120 "the job to start" progress_seen "$work/noise"
-address="$(grep '"event":"job"' "$work/noise/events.jsonl" | sed 's/.*"coordination":"\([^"]*\)".*/\1/')"
+address="$(grep '"event":"start"' "$work/noise/events.jsonl" | tail -n 1 | sed 's/.*"coordination":"\([^"]*\)".*/\1/')"
 $py - "$address" <<'PY' || fail "could not reach the coordination port"
 import os, socket, struct, sys
 host, port = sys.argv[1].rsplit(":", 1)
@@ -137,5 +137,7 @@ killed_at=$SECONDS
 gone() { [ -z "$(workers_of "$work/orphan")" ]; }
 wait_for 15 "the ranks to exit after the launcher died" gone
 [ $((SECONDS - killed_at)) -le 6 ] || fail "ranks outlived the launcher by $((SECONDS - killed_at)) s (timeout 5)"
+grep -q "the launcher is gone" "$work/orphan/logs/rank-0.log" || fail "rank 0 did not say it lost the launcher"
+grep -q "interrupted at epoch .*saved" "$work/orphan/logs/rank-0.log" || fail "rank 0 saved no checkpoint on losing the launcher"
 wait "$launcher" 2>/dev/null || true
 echo "PASS"
