@@ -13,6 +13,7 @@
 #include "launcher/launch.h"
 #include "launcher/quickstart.h"
 #include "launcher/spawn.h"
+#include "slurm/slurm_commands.h"
 #include "tasks/task_factory.h"
 #include "worker/eval_command.h"
 #include "worker/predict_command.h"
@@ -42,6 +43,8 @@ int run_strike(int argc, char** argv) {
   app.set_version_flag("--version", "strike 0.1.0");
 
   data::add_data_commands(app);
+  const std::vector<std::string> train_args = slurm::split_train_args(argc, argv);
+  slurm::add_slurm_commands(app, train_args);
 
   worker::TrainCommandOptions train_options;
   CLI::App* train = core::add_configurable_subcommand(app, "train", "Train a baseline on a converted dataset");
@@ -75,7 +78,7 @@ int run_strike(int argc, char** argv) {
       return kExitOk;
     }
     if (quickstart->parsed()) return run_quickstart(quickstart_options);
-    return kExitOk;  // a `data` command, already run by its callback
+    return kExitOk;  // a `data` or `slurm` command, already run by its callback
   });
 }
 

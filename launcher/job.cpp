@@ -152,7 +152,7 @@ class Supervisor {
         run_dir_(std::move(run_dir)),
         events_((fs::path(run_dir_) / "events.jsonl").string()),
         view_(options.trainer.progress),
-        signals_(io_, SIGINT, SIGTERM),
+        signals_(io_, SIGINT, SIGTERM, SIGUSR1),
         tick_(io_) {}
 
   int run();
@@ -181,6 +181,8 @@ class Supervisor {
   int run_attempt(const std::vector<std::string>& command, int attempt_number);
   void on_tick(Attempt& attempt);
   void wait_for_signal();
+  // After USR1 and the ranks' checkpoint: `scontrol requeue` this Slurm job, within --max-requeues.
+  int requeue(int code);
   void on_signal(int signal);
   void tear_down(Attempt& attempt, const std::string& why);
   void kill_everything(Attempt& attempt);
@@ -202,7 +204,23 @@ class Supervisor {
   std::string last_checkpoint_;  // path of the newest checkpoint a rank reported complete
   Attempt* attempt_ = nullptr;  // the running attempt, for signals
   int interrupts_ = 0;
+  bool requeue_asked_ = false;  // USR1 came: requeue the Slurm job once the ranks have saved
 };
+
+// The Slurm job to requeue: an array element by its array id and index, so the requeue keeps it in
+// its array; otherwise the job id. Empty outside Slurm.
+std::string slurm_job_to_requeue() {
+  const char* array_job = std::getenv("SLURM_ARRAY_JOB_ID");
+  const char* array_task = std::getenv("SLURM_ARRAY_TASK_ID");
+  if (array_job && array_task) return std::string(array_job) + "_" + array_task;
+  const char* job = std::getenv("SLURM_JOB_ID");
+  return job ? job : "";
+}
+
+int slurm_restart_count() {
+  const char* count = std::getenv("SLURM_RESTART_COUNT");
+  return count ? std::atoi(count) : 0;
+}
 
 void Supervisor::start_server() {
   const worker::LaunchOptions& launch = options_.launch;
@@ -265,6 +283,11 @@ void Supervisor::wait_for_signal() {
 }
 
 void Supervisor::on_signal(int signal) {
+  // USR1 is Slurm's notice of the time limit or a preemption: checkpoint as for Ctrl-C, then requeue.
+  if (signal == SIGUSR1) {
+    requeue_asked_ = true;
+    if (interrupts_ > 0) return;
+  }
   ++interrupts_;
   events_.write("signal", {{"signal", signal}, {"count", interrupts_}});
   if (!attempt_ || attempt_->exit_code) return;
@@ -402,6 +425,25 @@ int Supervisor::run_attempt(const std::vector<std::string>& command, int attempt
   return code;
 }
 
+int Supervisor::requeue(int code) {
+  const std::string job = slurm_job_to_requeue();
+  if (job.empty() || code != kExitInterrupted) return code;  // not in Slurm, or the ranks did not stop cleanly
+  if (slurm_restart_count() >= options_.launch.max_requeues) {
+    view_.say(fmt::format("not requeueing job {}: it has been requeued {} time(s) (--max-requeues {})", job,
+                          slurm_restart_count(), options_.launch.max_requeues));
+    return code;
+  }
+  const std::string scontrol = find_program("scontrol");
+  const int rc = scontrol.empty() ? 127 : run_child({scontrol, "requeue", job});
+  events_.write("requeue", {{"job", job}, {"code", rc}});
+  if (rc != 0) {
+    view_.say("scontrol requeue " + job + " failed (exit " + std::to_string(rc) + "): resume by hand with --resume last");
+    return code;
+  }
+  view_.say("checkpoint saved; requeued Slurm job " + job + ", which resumes from it");
+  return kExitOk;
+}
+
 int Supervisor::run() {
   wait_for_signal();
   const std::string worker = worker_path();
@@ -412,6 +454,11 @@ int Supervisor::run() {
                         {"run_dir", fs::absolute(run_dir_).string()},
                         {"max_restarts", options_.launch.max_restarts}});
   std::vector<std::string> args = worker_args_;
+  // A requeued Slurm job runs its script again from the top: it continues from its checkpoint.
+  if (slurm_restart_count() > 0 && !worker::RunDir(run_dir_).newest_complete_checkpoint().empty()) {
+    args = with_option(args, "--resume", "last");
+    events_.write("requeued", {{"restart_count", slurm_restart_count()}});
+  }
   int code = kExitError;
   for (int attempt = 0;; ++attempt) {
     code = run_attempt(rank_command(options_.launch, options_.threads, worker, args, context), attempt);
@@ -434,6 +481,7 @@ int Supervisor::run() {
                           checkpoint.empty() ? "the beginning (no complete checkpoint yet)" : checkpoint));
     events_.write("restart", {{"attempt", attempt + 1}, {"checkpoint", checkpoint}});
   }
+  if (requeue_asked_) code = requeue(code);
   events_.write("job_end", {{"code", code}});
   if (code != kExitOk && code != kExitInterrupted) {
     view_.say(fmt::format("the job failed (exit {}): the first error is above; every rank's log is in {}/logs/rank-N.log "

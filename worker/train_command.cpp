@@ -78,6 +78,9 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_option("--max-restarts", o.launch.max_restarts,
                  "Restarts of a failed job from its newest complete checkpoint")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-requeues", o.launch.max_requeues,
+                 "Inside Slurm: on USR1 (time limit, preemption) checkpoint and requeue the job, at most this often")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--stall-timeout", o.launch.stall_timeout,
                  "Seconds a rank may make no progress before the job is torn down")
       ->check(CLI::PositiveNumber);
@@ -170,6 +173,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
                          " rank(s)",
                      "", "start ranks with `strike train --ranks N`, or drop --ranks when calling mpirun yourself");
   }
+  check_world_matches_slurm(comm.size());
   torch::Device device = choose_device(o.device, comm.local_rank());
   if (comm.rank() == 0) run_dir.create();
   comm.barrier();

@@ -21,6 +21,7 @@ struct LaunchOptions {
   std::string hostfile;          // mpirun --hostfile (empty: none)
   std::string launcher = "auto";  // auto (srun inside a Slurm allocation, else mpirun), mpirun, srun
   int max_restarts = 0;           // restarts of a failed job from its newest complete checkpoint
+  int max_requeues = 3;           // inside Slurm: requeues of the job on USR1 (time limit, preemption)
   double stall_timeout = 300;     // seconds a rank may make no progress before the job is torn down
   double heartbeat_timeout = 10;  // seconds of silence after which a rank, or (for the ranks) the launcher, is lost
   std::string coord_host = "auto";  // address the ranks reach the launcher at; auto: 127.0.0.1 on one host, else this host's name

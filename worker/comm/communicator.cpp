@@ -34,6 +34,20 @@ const char* launcher_rank() {
 
 bool launched_by_mpi() { return launcher_rank() != nullptr; }
 
+void check_world_matches_slurm(int world_size) {
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  // Ranks that mpirun started inside an allocation carry its step's task count (one daemon per
+  // node), not theirs; Open MPI's daemons mark them with OMPI_COMM_WORLD_SIZE.
+  if (tasks == nullptr || std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) return;
+  const int expected = std::atoi(tasks);
+  if (expected <= 0 || expected == world_size) return;
+  throw UsageError("srun started " + std::to_string(expected) + " tasks but MPI reports a world of " +
+                       std::to_string(world_size) + ": the tasks did not join one job",
+                   "SLURM_STEP_NUM_TASKS=" + std::string(tasks),
+                   "run srun with --mpi=pmix (check `srun --mpi=list`) and an Open MPI built with PMIx support, "
+                   "or start the ranks with `strike train --launcher mpirun`");
+}
+
 std::string process_label() {
   const char* rank = launcher_rank();
   return rank ? std::string("strike-worker rank ") + rank : "strike-worker";

@@ -75,6 +75,11 @@ class LocalCommunicator final : public Communicator {
 // carries the launcher's rank variables.
 bool launched_by_mpi();
 
+// Throws a UsageError when srun started this process as one of N tasks but the job's world has
+// another size: an MPI without PMIx support (or srun without --mpi=pmix) makes every task a
+// world of one, which would otherwise train N separate models without a word.
+void check_world_matches_slurm(int world_size);
+
 // "strike-worker", or "strike-worker rank N" when an MPI launcher started it: the prefix of every
 // error message, so the user knows which rank spoke.
 std::string process_label();
