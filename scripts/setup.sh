@@ -7,6 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev                      # LibTorch 1.13 (CPU)
   libopenmpi-dev openmpi-bin        # MPI ranks (openmpi-bin: mpirun, mpicc as used by tests/e2e/netns_smoke.sh)
+  slurmctld slurmd slurm-client munge  # a real single-node Slurm 22.05 for tests/e2e/slurm_cluster.sh; its mpi/pmix plugin
+                                    # (slurm-wlm-basic-plugins) loads libpmix2's PMIx, the one Open MPI uses (libopenmpi3 -> libpmix2)
   iproute2                          # `ip netns`/bridges: the two test hosts of tests/e2e/netns_hosts.sh (unshare, hostname: essential)
   libhdf5-dev                       # shards and checkpoints
   libboost-dev                      # Boost.Asio (coordination service)
