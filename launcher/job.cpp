@@ -434,13 +434,15 @@ int Supervisor::requeue(int code) {
     return code;
   }
   const std::string scontrol = find_program("scontrol");
+  // Slurm ends this very process once the requeue takes effect: record it first.
+  events_.write("requeueing", {{"job", job}, {"restart_count", slurm_restart_count()}});
+  view_.say("checkpoint saved; requeueing Slurm job " + job + ", which resumes from it");
   const int rc = scontrol.empty() ? 127 : run_child({scontrol, "requeue", job});
   events_.write("requeue", {{"job", job}, {"code", rc}});
   if (rc != 0) {
     view_.say("scontrol requeue " + job + " failed (exit " + std::to_string(rc) + "): resume by hand with --resume last");
     return code;
   }
-  view_.say("checkpoint saved; requeued Slurm job " + job + ", which resumes from it");
   return kExitOk;
 }
 

@@ -191,6 +191,17 @@ void status(const std::string& job) {
     std::cout << "JOBID NAME STATE TIME LIMIT NODES REASON\n" << queued.out;
     return;
   }
+  // Recently ended jobs: slurmctld still knows them (MinJobAge); older ones only accounting does.
+  Captured shown = run_program({"scontrol", "-o", "show", "job", job});
+  if (shown.code == 0 && shown.out.find("JobState=") != std::string::npos) {
+    for (const char* field : {"JobId=", "JobName=", "JobState=", "ExitCode=", "RunTime=", "Restarts="}) {
+      const size_t at = shown.out.find(std::string(" ") + field);
+      const size_t from = at == std::string::npos ? shown.out.find(field) : at + 1;
+      if (from != std::string::npos) std::cout << shown.out.substr(from, shown.out.find(' ', from) - from) << " ";
+    }
+    std::cout << "\n";
+    return;
+  }
   Captured done = run_program({"sacct", "-X", "-n", "-j", job, "-o", "JobID,JobName,State,ExitCode,Elapsed"});
   if (done.code == 0 && !done.out.empty()) {
     std::cout << done.out;
@@ -231,7 +242,7 @@ void add_slurm_commands(CLI::App& parent, const std::vector<std::string>& train_
   slurm->require_subcommand(1);
   add_script(*slurm, train_args);
   add_submit(*slurm, train_args);
-  add_job_command(*slurm, "status", "State of a job (squeue, or sacct once it has ended)", status);
+  add_job_command(*slurm, "status", "State of a job (squeue; once it has ended scontrol, then sacct)", status);
   add_job_command(*slurm, "cancel", "Cancel a job (scancel)", cancel);
   add_job_command(*slurm, "logs", "Print a job's log file", logs);
 }
