@@ -68,7 +68,12 @@ assert len(losses) == 3, ("three trials should differ", losses)
 print("3 trials:", sorted(losses))
 PY
 
-# 4. srun without PMIx starts two singletons: strike stops them with the clear message.
+# 4. strike slurm cancel ends a job.
+job="$(submit "$work/cancelled" --tasks-per-node 1)" || fail "submit the job to cancel"
+"$bin/strike" slurm cancel "$job" | grep -q "cancelled $job" || fail "strike slurm cancel $job"
+slurm_wait_job "$job" 60 CANCELLED || fail "job $job is $SLURM_TEST_JOB_STATE after strike slurm cancel"
+
+# 5. srun without PMIx starts two singletons: strike stops them with the clear message.
 job="$(sbatch --parsable --ntasks 2 --output "$work/singletons.out" \
   --wrap "srun --mpi=none $bin/strike-worker train --data $work/data --output $work/singletons")"
 slurm_wait_job "$job" 120 || fail "the singleton job did not end"
