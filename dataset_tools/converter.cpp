@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/shard.h"
+#include "dataset_tools/csv_source.h"
 #include "dataset_tools/output_dir.h"
 #include "dataset_tools/parallel.h"
 #include "dataset_tools/source.h"
@@ -71,12 +72,6 @@ std::vector<OutputSplit> plan_splits(const ImageSource& source, const ConvertOpt
     throw Error("no training samples remain after carving val/test", options.input, "lower --val-fraction/--test-fraction");
   }
   return splits;
-}
-
-int64_t shard_count(const ConvertOptions& options, int64_t samples, int64_t train_samples, bool train) {
-  if (train) return std::min(options.shards, samples);
-  int64_t proportional = std::llround(static_cast<double>(options.shards) * samples / train_samples);
-  return std::max<int64_t>(1, std::min(proportional, samples));
 }
 
 // Converts one decoded image to the dataset's geometry, or says which file does not fit it.
@@ -169,7 +164,7 @@ core::Manifest convert_source(const ImageSource& source, const ConvertOptions& o
   for (const auto& split : splits) {
     if (split.samples.empty()) continue;
     const bool train = split.name == "train";
-    int64_t shards = shard_count(options, static_cast<int64_t>(split.samples.size()), train_samples, train);
+    int64_t shards = split_shard_count(options, static_cast<int64_t>(split.samples.size()), train_samples, train);
     m.splits.push_back(writer.write(split, shards, train ? &stats : nullptr));
     m.extra["class_counts"][split.name] = class_counts(source, split);
   }
@@ -180,10 +175,16 @@ core::Manifest convert_source(const ImageSource& source, const ConvertOptions& o
 
 }  // namespace
 
+int64_t split_shard_count(const ConvertOptions& options, int64_t samples, int64_t train_samples, bool train) {
+  if (train) return std::min(options.shards, samples);
+  int64_t proportional = std::llround(static_cast<double>(options.shards) * samples / train_samples);
+  return std::max<int64_t>(1, std::min(proportional, samples));
+}
+
 void validate(const ConvertOptions& o) {
-  require(o.source == "auto" || o.source == "idx" || o.source == "image_folder",
-          "--source must be auto, idx or image_folder, not '" + o.source + "'");
-  require(!o.input.empty(), "no input directory given", "pass --input DIR");
+  require(o.source == "auto" || o.source == "idx" || o.source == "image_folder" || o.source == "csv",
+          "--source must be auto, idx, image_folder or csv, not '" + o.source + "'");
+  require(!o.input.empty(), "no input given", "pass --input DIR (or --input FILE.csv)");
   require(!o.output.empty(), "no output directory given", "pass --output DIR");
   require(o.shards >= 1 && o.shards <= 99999, "--shards must be between 1 and 99999, not " + std::to_string(o.shards));
   require(o.val_fraction >= 0 && o.val_fraction < 1, "--val-fraction must be in [0, 1), not " + std::to_string(o.val_fraction));
@@ -195,16 +196,27 @@ void validate(const ConvertOptions& o) {
           "--image-size must be 0 (keep) or a size up to 16384, not " + std::to_string(o.image_size));
   require(o.channels == 0 || o.channels == 1 || o.channels == 3,
           "--channels must be 0 (as stored), 1 or 3, not " + std::to_string(o.channels));
+  require(o.source != "csv" || !o.target.empty(), "no target column given for CSV input",
+          "pass --target COLUMN naming the class column");
+  require(o.max_categories >= 1, "--max-categories must be at least 1, not " + std::to_string(o.max_categories));
 }
 
 core::Manifest convert(const ConvertOptions& options) {
   validate(options);
   check_output_dir(options.output, options.input, options.overwrite);  // fail fast, before a long scan
-  std::unique_ptr<ImageSource> source = open_source(options.source, options.input);
+  // Everything that can be wrong with the input is found before the output directory is touched.
+  const bool csv = is_csv_input(options.source, options.input);
+  std::unique_ptr<ImageSource> source;
+  TabularData table;
+  if (csv) {
+    table = read_tabular_csv(options);
+  } else {
+    source = open_source(options.source, options.input);
+  }
   prepare_output_dir(options.output, options.input, options.overwrite);
   std::vector<std::string> written;
   try {
-    core::Manifest manifest = convert_source(*source, options, written);
+    core::Manifest manifest = csv ? write_tabular(table, options, written) : convert_source(*source, options, written);
     manifest.save(options.output);
     return manifest;
   } catch (...) {

@@ -1,7 +1,8 @@
-// `strike data convert`: raw images (IDX files, image folders) to a sharded HDF5 dataset directory.
+// `strike data convert`: raw data (IDX files, image folders, CSV files) to a sharded HDF5 dataset directory.
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/manifest.h"
 
@@ -9,8 +10,8 @@ namespace strike::data {
 
 // Every field maps one to one onto a `strike data convert` flag (--val-fraction for val_fraction).
 struct ConvertOptions {
-  std::string source = "auto";  // "idx", "image_folder", or "auto": idx if input holds train-images-idx3-ubyte[.gz]
-  std::string input;            // raw data directory (required)
+  std::string source = "auto";  // "idx", "image_folder", "csv", or "auto": csv for a *.csv file, idx if input holds train-images-idx3-ubyte[.gz]
+  std::string input;            // raw data directory, or the CSV file (required)
   std::string output;           // dataset directory to write (required; created when missing)
   int64_t shards = 4;           // shards of the train split; val/test get proportionally fewer, at least 1
   double val_fraction = 0.1;    // share of train carved out per class as val, unless the source has a val part
@@ -19,10 +20,18 @@ struct ConvertOptions {
   int64_t image_size = 0;       // 0 = keep the source size (all images must share it); N = resize to NxN
   int64_t channels = 0;         // 0 = as stored (IDX: 1; image folders: 3 unless all gray); 1 or 3 converts
   bool overwrite = false;       // replace the dataset in a non-empty output directory instead of refusing
+  std::string target;           // CSV: the class column (required for csv)
+  std::vector<std::string> categorical;  // CSV: columns treated as categorical whatever they hold
+  std::vector<std::string> numeric;      // CSV: columns treated as numeric; a value that is not a number is an error
+  int64_t max_categories = 50;  // CSV: a categorical column with more distinct train values is an error
 };
 
 // Throws UsageError naming the first bad option value.
 void validate(const ConvertOptions& options);
+
+// Shards for a split of `samples` rows: --shards for train (at most one per row), proportionally
+// fewer for val/test, at least 1.
+int64_t split_shard_count(const ConvertOptions& options, int64_t samples, int64_t train_samples, bool train);
 
 // Converts and returns the manifest it wrote. Shards are written first (each under a temporary name,
 // renamed when complete) and OUTPUT/manifest.json last, atomically, so a failed conversion never

@@ -16,11 +16,14 @@ namespace {
 
 void add_convert(CLI::App& data) {
   CLI::App* sub = core::add_configurable_subcommand(data, "convert",
-    "Convert IDX files or image folders into a sharded HDF5 dataset");
+    "Convert IDX files, image folders or a CSV file into a sharded HDF5 dataset");
   auto options = std::make_shared<ConvertOptions>();
-  sub->add_option("--source", options->source, "Input kind: auto (IDX if train-images-idx3-ubyte[.gz] is present), idx, image_folder")
-      ->check(CLI::IsMember({"auto", "idx", "image_folder"}));
-  sub->add_option("--input", options->input, "Raw data directory: IDX files, or one sub-folder of images per class")
+  sub->add_option("--source", options->source,
+                  "Input kind: auto (csv for a *.csv file, IDX if train-images-idx3-ubyte[.gz] is present), idx, "
+                  "image_folder, csv")
+      ->check(CLI::IsMember({"auto", "idx", "image_folder", "csv"}));
+  sub->add_option("--input", options->input,
+                  "Raw data directory (IDX files, or one sub-folder of images per class), or a CSV file")
       ->required();
   sub->add_option("--output", options->output, "Dataset directory to write")->required();
   sub->add_option("--shards", options->shards, "Shards of the train split (val/test get proportionally fewer)")
@@ -35,6 +38,13 @@ void add_convert(CLI::App& data) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--channels", options->channels, "1 (gray) or 3 (RGB); 0 = as stored")->check(CLI::IsMember({0, 1, 3}));
   sub->add_flag("--overwrite", options->overwrite, "Replace the dataset in a non-empty output directory");
+  sub->add_option("--target", options->target, "CSV: the class column (required for CSV input)");
+  sub->add_option("--categorical", options->categorical, "CSV: comma-separated columns to treat as categorical")
+      ->delimiter(',');
+  sub->add_option("--numeric", options->numeric, "CSV: comma-separated columns to treat as numeric")->delimiter(',');
+  sub->add_option("--max-categories", options->max_categories,
+                  "CSV: most distinct train values a categorical column may have")
+      ->check(CLI::PositiveNumber);
   sub->callback([options] {
     core::Manifest m = convert(*options);
     std::cout << "wrote " << options->output << ":";

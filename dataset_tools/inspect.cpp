@@ -1,6 +1,7 @@
 // Formatting of the manifest for people; `verify` is the command that checks the shards.
 #include "dataset_tools/inspect.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <iomanip>
 #include <sstream>
@@ -76,6 +77,28 @@ void print_classes(const core::Manifest& m, const std::string& dir, std::ostream
   }
 }
 
+// Tabular datasets: one line per feature column, with what was fitted on the train split.
+void print_schema(const nlohmann::json& schema, std::ostream& out) {
+  out << "target    " << schema.value("target", "-") << "\n";
+  out << "columns   " << schema.value("columns", nlohmann::json::array()).size() << "\n";
+  for (const auto& c : schema.value("columns", nlohmann::json::array())) {
+    out << "  " << std::left << std::setw(20) << c.value("name", "?") << std::setw(12) << c.value("kind", "?") << std::right;
+    if (c.contains("vocabulary")) {
+      const auto& vocabulary = c["vocabulary"];
+      out << vocabulary.size() << " categories:";
+      for (size_t i = 2; i < vocabulary.size() && i < 8; ++i) out << " " << vocabulary[i].get<std::string>();
+      if (vocabulary.size() > 8) out << " ...";
+    } else {
+      const auto precision = out.precision();
+      out << std::fixed << std::setprecision(4) << "median " << c.value("median", 0.0) << "  mean " << c.value("mean", 0.0)
+          << "  std " << c.value("std", 1.0) << (c.value("has_missing", false) ? "  (missing: indicator)" : "");
+      out.unsetf(std::ios::floatfield);
+      out.precision(precision);
+    }
+    out << "\n";
+  }
+}
+
 }  // namespace
 
 void inspect(const std::string& dir, std::ostream& out) {
@@ -84,9 +107,12 @@ void inspect(const std::string& dir, std::ostream& out) {
   out << "format    " << m.format_version << "\n";
   out << "task      " << m.task << "\n";
   out << "source    " << (m.source.empty() ? "-" : m.source) << "\n";
+  size_t name_width = 8;  // "categorical" and other long field names still get a column of their own
+  for (const auto& f : m.fields) name_width = std::max(name_width, f.name.size() + 1);
   for (size_t i = 0; i < m.fields.size(); ++i) {
     const auto& f = m.fields[i];
-    out << (i ? "          " : "fields    ") << std::left << std::setw(8) << f.name << std::setw(8) << f.dtype
+    out << (i ? "          " : "fields    ") << std::left << std::setw(static_cast<int>(name_width)) << f.name
+        << std::setw(8) << f.dtype
         << std::right << "per sample " << shape_string(f.shape) << "\n";
   }
   print_classes(m, dir, out);
@@ -105,6 +131,10 @@ void inspect(const std::string& dir, std::ostream& out) {
   out << "std       " << numbers(m.std) << "\n";
   nlohmann::json options = m.extra;
   options.erase("class_counts");
+  if (options.contains("schema")) {
+    print_schema(options["schema"], out);
+    options.erase("schema");
+  }
   if (!options.empty()) out << "options   " << options.dump() << "\n";
 }
 

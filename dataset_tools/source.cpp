@@ -23,6 +23,9 @@ std::string detect_source_kind(const std::string& input) {
 }
 
 std::unique_ptr<ImageSource> open_source(const std::string& kind, const std::string& input) {
+  if (std::filesystem::is_regular_file(input)) {
+    throw Error("input is a file, not a directory", input, "for a CSV file name it *.csv or pass --source csv");
+  }
   if (!std::filesystem::is_directory(input)) {
     throw Error("input directory does not exist", input, "check the --input path");
   }

@@ -1,0 +1,142 @@
+// Missing-value rules, number parsing and the fitting of tabular columns.
+#include "dataset_tools/tabular_schema.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "core/error.h"
+
+namespace strike::data {
+
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+}  // namespace
+
+bool is_missing(const std::string& field) {
+  const std::string t = trim(field);
+  return t.empty() || t == "NA";
+}
+
+bool parse_number(const std::string& field, double& out) {
+  const std::string t = trim(field);
+  if (t.empty()) return false;
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(t.c_str(), &end);
+  // ERANGE on underflow still gives a usable (tiny) value; overflow gives inf, rejected below.
+  if (end != t.c_str() + t.size() || !std::isfinite(value)) return false;
+  out = value;
+  return true;
+}
+
+const char* kind_name(ColumnKind kind) { return kind == ColumnKind::kNumeric ? "numeric" : "categorical"; }
+
+float ColumnSchema::encode_numeric(double value) const {
+  if (std::isnan(value)) value = median;
+  return static_cast<float>((value - mean) / std);
+}
+
+int64_t ColumnSchema::encode_category(const std::string& value) const {
+  if (is_missing(value)) return kMissingIndex;
+  // Entries after the two reserved ones are sorted, so a binary search finds a value.
+  auto begin = vocabulary.begin() + std::min<size_t>(2, vocabulary.size());
+  auto it = std::lower_bound(begin, vocabulary.end(), value);
+  return it != vocabulary.end() && *it == value ? static_cast<int64_t>(it - vocabulary.begin()) : kUnknownIndex;
+}
+
+int64_t TabularSchema::numeric_width() const {
+  int64_t n = 0;
+  for (const auto& c : columns) n += c.kind == ColumnKind::kNumeric ? (c.indicator >= 0 ? 2 : 1) : 0;
+  return n;
+}
+
+int64_t TabularSchema::categorical_width() const {
+  int64_t n = 0;
+  for (const auto& c : columns) n += c.kind == ColumnKind::kCategorical ? 1 : 0;
+  return n;
+}
+
+nlohmann::json TabularSchema::to_json() const {
+  nlohmann::json cols = nlohmann::json::array();
+  for (const auto& c : columns) {
+    nlohmann::json j = {{"name", c.name}, {"kind", kind_name(c.kind)}, {"position", c.position}};
+    if (c.kind == ColumnKind::kNumeric) {
+      j.update({{"median", c.median}, {"mean", c.mean}, {"std", c.std}, {"has_missing", c.has_missing},
+                {"indicator", c.indicator}});
+    } else {
+      j["vocabulary"] = c.vocabulary;
+    }
+    cols.push_back(j);
+  }
+  return {{"target", target}, {"columns", cols}};
+}
+
+TabularSchema TabularSchema::from_json(const nlohmann::json& j) {
+  TabularSchema s;
+  try {
+    s.target = j.at("target").get<std::string>();
+    for (const auto& cj : j.at("columns")) {
+      ColumnSchema c;
+      c.name = cj.at("name").get<std::string>();
+      const std::string kind = cj.at("kind").get<std::string>();
+      if (kind != "numeric" && kind != "categorical") throw Error("column '" + c.name + "' has unknown kind '" + kind + "'");
+      c.kind = kind == "numeric" ? ColumnKind::kNumeric : ColumnKind::kCategorical;
+      c.position = cj.at("position").get<int64_t>();
+      if (c.kind == ColumnKind::kNumeric) {
+        c.median = cj.at("median").get<double>();
+        c.mean = cj.at("mean").get<double>();
+        c.std = cj.at("std").get<double>();
+        c.has_missing = cj.at("has_missing").get<bool>();
+        c.indicator = cj.at("indicator").get<int64_t>();
+      } else {
+        c.vocabulary = cj.at("vocabulary").get<std::vector<std::string>>();
+      }
+      s.columns.push_back(std::move(c));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(std::string("malformed tabular schema: ") + e.what(), "manifest.json", "re-convert the dataset");
+  }
+  return s;
+}
+
+ColumnSchema fit_numeric(const std::string& name, std::vector<double> values, bool has_missing) {
+  ColumnSchema c;
+  c.name = name;
+  c.kind = ColumnKind::kNumeric;
+  c.has_missing = has_missing;
+  if (values.empty()) return c;  // no train value at all: every value becomes 0 after the fill
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  c.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  // Two passes over sorted values: the sum stays exact enough and the variance is never negative.
+  double sum = 0;
+  for (double v : values) sum += v;
+  c.mean = sum / static_cast<double>(n);
+  double squares = 0;
+  for (double v : values) squares += (v - c.mean) * (v - c.mean);
+  c.std = std::sqrt(squares / static_cast<double>(n));  // population std, like the image statistics
+  if (!(c.std > 0)) c.std = 1;  // a constant column stays constant instead of dividing by zero
+  return c;
+}
+
+ColumnSchema fit_categorical(const std::string& name, std::vector<std::string> values) {
+  ColumnSchema c;
+  c.name = name;
+  c.kind = ColumnKind::kCategorical;
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  c.vocabulary = {kUnknownCategory, kMissingCategory};
+  c.vocabulary.insert(c.vocabulary.end(), values.begin(), values.end());
+  return c;
+}
+
+}  // namespace strike::data
