@@ -61,14 +61,7 @@ Rows read_rows(const core::Manifest& m, const std::string& dir, const std::strin
   return rows;
 }
 
-std::string error_of(const data::ConvertOptions& options) {
-  try {
-    data::convert(options);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 class ConvertCsv : public ::testing::Test {
  protected:

@@ -27,14 +27,7 @@ void write_class(const std::string& dir, const std::string& name, int count, int
   }
 }
 
-std::string error_of(const data::ConvertOptions& options) {
-  try {
-    data::convert(options);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 class ConvertFolder : public ::testing::Test {
  protected:

@@ -13,6 +13,8 @@
 
 #include <jpeglib.h>
 
+#include "core/error.h"
+
 namespace strike::test {
 
 namespace fs = std::filesystem;
@@ -138,6 +140,15 @@ void write_png_raw(const std::string& path, int width, int height, int color_typ
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   std::fclose(file);
+}
+
+std::string error_of(const data::ConvertOptions& options) {
+  try {
+    data::convert(options);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace strike::test

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/image.h"
+#include "dataset_tools/converter.h"
 
 namespace strike::test {
 
@@ -21,6 +22,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// The message of the strike::Error that converting with `options` throws, or "(no error)".
+std::string error_of(const data::ConvertOptions& options);
 
 // Writes an IDX file of unsigned bytes with magic 0x000008<ndims>, gzipped when `gzip`.
 void write_idx(const std::string& path, const std::vector<int64_t>& dims, const std::vector<uint8_t>& data, bool gzip);
