@@ -40,7 +40,8 @@ workers_of() { pgrep -f "strike-worker train .*$1" || true; }
 # 0. The reference: the same job, never interrupted.
 "$bin/strike" "${job[@]}" --output "$work/ref" > "$work/ref.log" 2>&1 || { cat "$work/ref.log"; fail "reference run"; }
 grep -q '"event":"done"' "$work/ref/events.jsonl" || fail "no done events in events.jsonl"
-grep -q "train epoch 1/2 step" "$work/ref.log" || { cat "$work/ref.log"; fail "no plain progress lines from the launcher"; }
+# The view follows heartbeats and rate-limited progress, so which steps get a plain line varies.
+grep -Eq "train epoch [12]/2 step [0-9]+/42 loss" "$work/ref.log" || { cat "$work/ref.log"; fail "no plain progress lines from the launcher"; }
 
 # 1. kill -9 of rank 1 mid-epoch: noticed within 5 s, restarted from the newest checkpoint, and the
 #    finished job has exactly the reference's metrics.

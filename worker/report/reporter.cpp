@@ -293,10 +293,14 @@ void Reporter::wake_thread() {
 }
 
 void Reporter::drain_wake() {
-  wake_pending_.store(false);
+  // Empty the pipe first, then allow new bytes: clearing the flag first let a wake-up written in
+  // between be read here with the flag left set, so every later wake-up (the destructor's too) was
+  // skipped and the thread slept until its lost-after deadline. A call that finds the flag still
+  // set changed its state before this returns, and the loop looks at the state next.
   char buffer[64];
   while (::read(wake_read_, buffer, sizeof buffer) > 0) {
   }
+  wake_pending_.store(false);
 }
 
 void Reporter::declare_lost(const std::string& why) {
