@@ -1,4 +1,5 @@
-"""Python references for bench/gpu_bench.sh: images/s of torchvision ResNet training on one GPU.
+"""Python references for bench/gpu_bench.sh: images/s of torchvision ResNet (or strike's small_cnn) training
+on one GPU.
 
   eager      plain PyTorch eager, synthetic data already on the GPU (as strike_gpu_bench)
   eager-cudnn-benchmark   the same with torch.backends.cudnn.benchmark = True (strike_gpu_bench sets it)
@@ -28,8 +29,26 @@ def args():
     return mode, model, size, batch, steps, warmup, precision
 
 
+def shape(name):
+    """(channels, classes): small_cnn is Fashion-MNIST's baseline, the ResNets ImageNet's."""
+    return (1, 10) if name == "small_cnn" else (3, 1000)
+
+
+def small_cnn():
+    """strike's small_cnn (tasks/backbones/small_cnn.h) and linear head, layer for layer."""
+    nn = torch.nn
+
+    def block(cin, cout, kernel, padding):
+        return [nn.Conv2d(cin, cout, kernel, padding=padding, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+    return nn.Sequential(*block(1, 32, 3, 1), nn.MaxPool2d(2), *block(32, 64, 3, 1), *block(64, 64, 3, 1),
+                         nn.MaxPool2d(2), *block(64, 256, 7, 0), nn.Flatten(), nn.Linear(256, 10))
+
+
 def make_model(name):
     torch.manual_seed(0)
+    if name == "small_cnn":
+        return small_cnn()
     return getattr(torchvision.models, name)(weights=None, num_classes=1000)
 
 
@@ -42,8 +61,9 @@ def eager(name, size, batch, steps, warmup, precision):
     opt = make_optimizer(model.parameters())
     dtype = torch.float16 if precision == "16-mixed" else torch.bfloat16
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "16-mixed")
-    x = torch.randn(batch, 3, size, size, device="cuda")
-    y = torch.randint(0, 1000, (batch,), device="cuda")
+    channels, classes = shape(name)
+    x = torch.randn(batch, channels, size, size, device="cuda")
+    y = torch.randint(0, classes, (batch,), device="cuda")
     for step in range(warmup + steps):
         if step == warmup:
             torch.cuda.synchronize()
@@ -65,8 +85,9 @@ def lightning(name, size, batch, steps, warmup, precision):
     class Synthetic(Dataset):
         def __init__(self, n):
             self.n = n
-            self.x = torch.randn(64, 3, size, size)
-            self.y = torch.randint(0, 1000, (64,))
+            channels, classes = shape(name)
+            self.x = torch.randn(64, channels, size, size)
+            self.y = torch.randint(0, classes, (64,))
 
         def __len__(self):
             return self.n
