@@ -303,8 +303,9 @@ torch::Tensor synced_grads(worker::Communicator& comm, const std::string& compre
   auto model = make_model(5, dev);
   FlatParameters flat(*model);
   worker::GradientSyncOptions options;
-  options.first_bucket_mb = 0.002;  // about 500 floats: several buckets for this small model
-  options.bucket_mb = 0.01;
+  // 524 then 1310 floats: buckets {fc bias+weight}, {conv2 bias+weight}, {conv1 bias+weight} for this model.
+  options.first_bucket_mb = 0.002;
+  options.bucket_mb = 0.005;
   options.compression = compression;
   worker::GradientSync sync(flat, comm, options);
   if (buckets != nullptr) *buckets = sync.buckets().size();
