@@ -1,7 +1,9 @@
-// Atomic file writing with fsync and rename.
+// Atomic file writing with fsync and rename; tree removal.
 #include "core/fs.h"
 
 #include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -25,6 +27,16 @@ void fsync_path(const std::string& path, bool directory) {
   ::close(fd);
 }
 }  // namespace
+
+bool remove_tree(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
+  // Depth first (children before their folder), without crossing symbolic links.
+  auto remove_one = [](const char* entry, const struct stat*, int type, struct FTW*) {
+    return (type == FTW_DP ? ::rmdir(entry) : ::unlink(entry)) == 0 || errno == ENOENT ? 0 : -1;
+  };
+  return ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS) == 0;
+}
 
 std::string temporary_name(const std::string& path) {
   static std::atomic<int> counter{0};

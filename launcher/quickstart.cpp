@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -18,6 +20,7 @@
 #include "launcher/spawn.h"
 #include "worker/eval_command.h"
 #include "worker/predict_command.h"
+#include "core/fs.h"
 
 namespace strike::launcher {
 
@@ -97,7 +100,10 @@ int run_quickstart(const QuickstartOptions& o) {
   prepare_data(o, data_dir);
 
   step(2, "train " + o.backbone + " for " + std::to_string(o.epochs) + " epochs");
-  fs::remove_all(run_dir);  // each quickstart is a fresh run
+  if (!core::remove_tree(run_dir)) {  // each quickstart is a fresh run
+    throw Error("cannot remove the previous quickstart run: " + std::string(std::strerror(errno)), run_dir,
+                "remove it by hand or pick another --workdir");
+  }
   int rc = run_child({worker_path(), "train", "--data", data_dir, "--output", run_dir, "--backbone", o.backbone,
                       "--epochs", std::to_string(o.epochs), "--batch-size", std::to_string(o.batch_size),
                       "--optimizer", "adamw", "--lr", std::to_string(o.lr), "--schedule", "onecycle",

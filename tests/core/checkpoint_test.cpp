@@ -6,6 +6,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "tests/core/test_dir.h"
 #include "core/h5.h"
 
@@ -56,7 +57,7 @@ TEST(Checkpoint, RoundTripKeepsNamesOrderValuesAndMetadata) {
   int files = 0;
   for (auto& e : fs::directory_iterator(dir)) files += e.is_regular_file();
   EXPECT_EQ(files, 1);
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }
 
 TEST(Checkpoint, TruncatedFileIsRejectedWithItsPath) {
@@ -71,7 +72,7 @@ TEST(Checkpoint, TruncatedFileIsRejectedWithItsPath) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
   }
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }
 
 TEST(Checkpoint, FileWithoutCompleteMarkIsNotUsed) {
@@ -84,5 +85,5 @@ TEST(Checkpoint, FileWithoutCompleteMarkIsNotUsed) {
   EXPECT_FALSE(core::is_complete_checkpoint(path));
   EXPECT_THROW(core::load_checkpoint(path), Error);
   EXPECT_FALSE(core::is_complete_checkpoint((dir / "missing.h5").string()));
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "tests/core/test_dir.h"
 #include "core/manifest.h"
 #include "core/shard.h"
@@ -47,7 +48,7 @@ TEST(Manifest, SaveLoadRoundTripAndHashIsStable) {
   EXPECT_EQ(r.field("label").sample_bytes(), 8);
   m.class_names.push_back("c");
   EXPECT_NE(m.hash(), r.hash());
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }
 
 TEST(Manifest, ErrorsNameTheFileAndTheProblem) {
@@ -61,7 +62,7 @@ TEST(Manifest, ErrorsNameTheFileAndTheProblem) {
   EXPECT_NE(error_of([&] { core::Manifest::load(dir.string()); }).find("claims 5 samples"), std::string::npos);
   EXPECT_NE(error_of([&] { sample().split("val"); }).find("splits present: train"), std::string::npos);
   EXPECT_NE(error_of([&] { core::Manifest::load((dir / "nope").string()); }).find("does not exist"), std::string::npos);
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }
 
 TEST(Shard, WriteReadRowsAndChecksum) {
@@ -92,7 +93,7 @@ TEST(Shard, WriteReadRowsAndChecksum) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("s.h5"), std::string::npos);
   }
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }
 
 TEST(Shard, UnfinishedWriterLeavesNoFile) {
@@ -104,5 +105,5 @@ TEST(Shard, UnfinishedWriterLeavesNoFile) {
     EXPECT_THROW(writer.finish(), Error);
   }
   EXPECT_TRUE(fs::is_empty(dir));
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
 }

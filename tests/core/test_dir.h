@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <string>
 
+#include "core/fs.h"
+
 inline std::filesystem::path fresh_test_dir(const std::string& prefix) {
   auto dir = std::filesystem::temp_directory_path() /
              (prefix + "-" + std::to_string(::getpid()) + "-" +
               ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  std::filesystem::remove_all(dir);
+  strike::core::remove_tree(dir.string());
   std::filesystem::create_directories(dir);
   return dir;
 }

@@ -14,6 +14,7 @@
 #include <jpeglib.h>
 
 #include "core/error.h"
+#include "core/fs.h"
 
 namespace strike::test {
 
@@ -26,8 +27,7 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
+  strike::core::remove_tree(path_);
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/manifest.h"
+#include "core/fs.h"
 #include "core/shard.h"
 
 namespace strike::worker::testdata {
@@ -17,14 +18,13 @@ std::string make_temp_dir(const std::string& tag) {
   static std::atomic<int> counter{0};
   fs::path dir = fs::temp_directory_path() /
                  ("strike_loader_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-  fs::remove_all(dir);
+  strike::core::remove_tree(dir.string());
   fs::create_directories(dir);
   return dir.string();
 }
 
 void remove_dir(const std::string& dir) {
-  std::error_code ec;
-  fs::remove_all(dir, ec);
+  strike::core::remove_tree(dir);
 }
 
 uint8_t pixel(int64_t row, int64_t j) { return static_cast<uint8_t>((row * 31 + j * 7 + (row >> 3)) & 0xff); }
