@@ -47,8 +47,9 @@ class Task {
 
 // What model to build; CLI flags and YAML keys map onto these fields one to one.
 struct ModelOptions {
-  std::string task = "image_classification";  // task registry name
-  std::string backbone = "small_cnn";         // backbone registry name (`strike list backbones`)
+  std::string task = "auto";       // task registry name; auto: the dataset manifest's task
+  std::string backbone = "auto";   // backbone registry name (`strike list backbones`); auto: the task's default
+                                   // (small_cnn for images, mlp for tables)
   std::string head = "linear";                // head registry name
   std::string stem = "auto";                  // resnet stem: "imagenet", "small" (3x3, no max-pool) or "auto" (small below 64 px)
   double label_smoothing = 0.0;               // cross-entropy label smoothing in [0, 1)

@@ -3,18 +3,29 @@
 
 #include "core/error.h"
 #include "tasks/backbones/backbone.h"
+#include "tasks/backbones/tabular_backbone.h"
 #include "tasks/heads/head.h"
 #include "tasks/image_classifier.h"
 #include "tasks/optim/optimizer.h"
 #include "tasks/optim/scheduler.h"
+#include "tasks/tabular_classifier.h"
 
 #include <algorithm>
+#include <map>
 
 namespace strike::tasks {
 
 namespace {
 
 using TaskFactory = std::function<std::unique_ptr<Task>(const ModelOptions&, const core::Manifest&)>;
+
+std::shared_ptr<Head> make_head(const ModelOptions& o, int64_t features, const core::Manifest& manifest) {
+  HeadOptions h;
+  h.in_features = features;
+  h.out_features = static_cast<int64_t>(manifest.class_names.size());
+  h.dropout = o.dropout;
+  return heads().create(o.head, h);
+}
 
 std::unique_ptr<Task> make_image_classifier(const ModelOptions& o, const core::Manifest& manifest) {
   const auto& shape = manifest.field("image").shape;
@@ -30,32 +41,95 @@ std::unique_ptr<Task> make_image_classifier(const ModelOptions& o, const core::M
   b.image_size = std::min(shape[1], shape[2]);
   b.stem = o.stem;
   auto backbone = backbones().create(o.backbone, b);
-  HeadOptions h;
-  h.in_features = backbone->feature_dim();
-  h.out_features = static_cast<int64_t>(manifest.class_names.size());
-  h.dropout = o.dropout;
-  auto head = heads().create(o.head, h);
-  return std::make_unique<ImageClassifier>(std::move(backbone), std::move(head), h.out_features, o.label_smoothing);
+  auto head = make_head(o, backbone->feature_dim(), manifest);
+  const auto classes = static_cast<int64_t>(manifest.class_names.size());
+  return std::make_unique<ImageClassifier>(std::move(backbone), std::move(head), classes, o.label_smoothing);
+}
+
+// Column widths from the shard fields; each categorical column's vocabulary size from the schema that
+// `strike data convert` fitted on the train split.
+TabularBackboneOptions tabular_columns(const core::Manifest& manifest) {
+  TabularBackboneOptions t;
+  int64_t categorical = 0;
+  for (const auto& f : manifest.fields) {
+    if (f.name == "numeric") t.numeric_features = f.shape.empty() ? 0 : f.shape[0];
+    if (f.name == "categorical") categorical = f.shape.empty() ? 0 : f.shape[0];
+  }
+  t.category_sizes.assign(static_cast<size_t>(categorical), 0);
+  const nlohmann::json& columns = manifest.extra.value("schema", nlohmann::json::object()).value("columns", nlohmann::json::array());
+  for (const auto& c : columns) {
+    if (c.value("kind", "") != "categorical") continue;
+    const int64_t at = c.value("position", int64_t{-1});
+    if (at < 0 || at >= categorical) {
+      throw Error("schema column '" + c.value("name", "?") + "' has position " + std::to_string(at) +
+                      " outside the categorical field's " + std::to_string(categorical) + " columns",
+                  "manifest.json", "convert the CSV again with `strike data convert`");
+    }
+    t.category_sizes[at] = static_cast<int64_t>(c.value("vocabulary", nlohmann::json::array()).size());
+  }
+  for (size_t c = 0; c < t.category_sizes.size(); ++c) {
+    if (t.category_sizes[c] < 2) {
+      throw Error("categorical column " + std::to_string(c) + " has no vocabulary in manifest.extra.schema",
+                  "manifest.json", "convert the CSV again with `strike data convert`");
+    }
+  }
+  if (t.numeric_features + categorical == 0) {
+    throw Error("tabular_classification needs a 'numeric' or 'categorical' field, the manifest has neither",
+                "manifest.json", "convert a CSV with `strike data convert --target COLUMN`");
+  }
+  return t;
+}
+
+std::unique_ptr<Task> make_tabular_classifier(const ModelOptions& o, const core::Manifest& manifest) {
+  if (manifest.class_names.empty()) {
+    throw Error("tabular_classification needs class names, the manifest has none", "manifest.json");
+  }
+  auto backbone = tabular_backbones().create(o.backbone, tabular_columns(manifest));
+  auto head = make_head(o, backbone->feature_dim(), manifest);
+  const auto classes = static_cast<int64_t>(manifest.class_names.size());
+  return std::make_unique<TabularClassifier>(std::move(backbone), std::move(head), classes, o.label_smoothing);
+}
+
+// Task name -> its default backbone.
+const std::map<std::string, std::string>& default_backbones() {
+  static const std::map<std::string, std::string> defaults = {{"image_classification", "small_cnn"},
+                                                              {"tabular_classification", "mlp"}};
+  return defaults;
 }
 
 const Registry<TaskFactory>& task_registry() {
   static const Registry<TaskFactory> registry("task", {
       {"image_classification", "images [C, H, W] -> one of N classes; cross-entropy, top-1/top-5 accuracy",
        make_image_classifier},
+      {"tabular_classification", "CSV rows (numeric + categorical columns) -> one of N classes; cross-entropy, accuracy",
+       make_tabular_classifier},
   });
   return registry;
 }
 
 }  // namespace
 
+ModelOptions resolve_model(ModelOptions options, const core::Manifest& manifest) {
+  if (options.task == "auto") options.task = manifest.task.empty() ? "image_classification" : manifest.task;
+  if (options.backbone == "auto") {
+    auto it = default_backbones().find(options.task);
+    options.backbone = it == default_backbones().end() ? "small_cnn" : it->second;
+  }
+  return options;
+}
+
 std::unique_ptr<Task> make_task(const ModelOptions& options, const core::Manifest& manifest) {
-  return task_registry().create(options.task, options, manifest);
+  const ModelOptions o = resolve_model(options, manifest);
+  return task_registry().create(o.task, o, manifest);
 }
 
 std::vector<std::string> task_names() { return task_registry().names(); }
 
 void print_registry(const std::string& what, std::ostream& out) {
-  if (what == "backbones") backbones().print(out);
+  if (what == "backbones") {
+    backbones().print(out);
+    tabular_backbones().print(out);
+  }
   else if (what == "heads") heads().print(out);
   else if (what == "optimizers") optimizers().print(out);
   else if (what == "schedulers") schedulers().print(out);

@@ -6,9 +6,12 @@
 #include <iostream>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/image.h"
+#include "dataset_tools/tabular_rows.h"
 #include "worker/loader/loader.h"
 #include "worker/train_command.h"
 #include "worker/trained_model.h"
@@ -65,6 +68,55 @@ struct Rows {
   std::vector<torch::Tensor> values;  // per batch: labels [B] or scores [B, classes]
   std::vector<torch::Tensor> truth;   // per batch: true labels where known
 };
+
+// Image files and folders: decoded, resized and normalized like the training images.
+void predict_images(const PredictOptions& o, TrainedModel& model, Rows& rows) {
+  auto files = expand_inputs(o.inputs);
+  if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
+  for (size_t start = 0; start < files.size(); start += o.batch_size) {
+    size_t end = std::min(files.size(), start + static_cast<size_t>(o.batch_size));
+    std::vector<torch::Tensor> images;
+    for (size_t i = start; i < end; ++i) {
+      images.push_back(load_image(files[i], model.manifest));
+      rows.ids.push_back(files[i]);
+    }
+    tasks::TensorMap batch{{"image", torch::stack(images)}};
+    rows.values.push_back(model.task->predict(model.task->forward(batch), o.kind));
+  }
+}
+
+// CSV files: every row encoded with the schema fitted at conversion; the target column, if present,
+// becomes true_label.
+void predict_csv_rows(const PredictOptions& o, TrainedModel& model, Rows& rows) {
+  const auto schema = data::TabularSchema::from_json(model.manifest.extra.at("schema"));
+  bool every_file_has_target = true;
+  for (const auto& input : o.inputs) {
+    if (fs::is_directory(input)) throw UsageError("a tabular model predicts CSV files, not folders", input);
+    data::EncodedRows encoded = data::encode_csv_rows(schema, model.manifest.class_names, input);
+    if (encoded.unseen_values > 0) {
+      spdlog::warn("{}: {} categorical value(s) were not seen in training and count as <unknown>", input,
+                   encoded.unseen_values);
+    }
+    every_file_has_target = every_file_has_target && !encoded.labels.empty();
+    int64_t n = encoded.rows();
+    if (o.limit > 0) n = std::min<int64_t>(n, o.limit - static_cast<int64_t>(rows.ids.size()));
+    const int64_t nw = schema.numeric_width(), cw = schema.categorical_width();
+    for (int64_t start = 0; start < n; start += o.batch_size) {
+      const int64_t b = std::min<int64_t>(o.batch_size, n - start);
+      tasks::TensorMap batch;
+      if (nw > 0) batch["numeric"] = torch::from_blob(encoded.numeric.data() + start * nw, {b, nw}, torch::kFloat32);
+      if (cw > 0) batch["categorical"] = torch::from_blob(encoded.categorical.data() + start * cw, {b, cw}, torch::kInt64);
+      rows.values.push_back(model.task->predict(model.task->forward(batch), o.kind));
+      if (!encoded.labels.empty()) {
+        rows.truth.push_back(torch::from_blob(encoded.labels.data() + start, {b}, torch::kInt64).clone());
+      }
+      rows.ids.insert(rows.ids.end(), encoded.ids.begin() + start, encoded.ids.begin() + start + b);
+    }
+    if (o.limit > 0 && static_cast<int64_t>(rows.ids.size()) >= o.limit) break;
+  }
+  // true_label is a column of the whole output: only when every file has the target.
+  if (!every_file_has_target) rows.truth.clear();
+}
 
 std::string csv_escape(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -126,7 +178,7 @@ void write_rows(const Rows& rows, const PredictOptions& o, const std::vector<std
 
 void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint to predict with")->required();
-  app.add_option("inputs,--input", o.inputs, "Image files and/or folders of images");
+  app.add_option("inputs,--input", o.inputs, "Image files and/or folders of images; CSV files for a tabular model");
   app.add_option("--data", o.data, "Or: a dataset directory ...");
   app.add_option("--split", o.split, "... and the split to predict");
   app.add_option("--limit", o.limit, "Predict at most this many samples (0: all)")->check(CLI::NonNegativeNumber);
@@ -143,19 +195,10 @@ int run_predict(const PredictOptions& o) {
   TrainedModel model = load_trained_model(o.checkpoint);
   torch::NoGradGuard no_grad;
   Rows rows;
-  if (!o.inputs.empty()) {
-    auto files = expand_inputs(o.inputs);
-    if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
-    for (size_t start = 0; start < files.size(); start += o.batch_size) {
-      size_t end = std::min(files.size(), start + static_cast<size_t>(o.batch_size));
-      std::vector<torch::Tensor> images;
-      for (size_t i = start; i < end; ++i) {
-        images.push_back(load_image(files[i], model.manifest));
-        rows.ids.push_back(files[i]);
-      }
-      tasks::TensorMap batch{{"image", torch::stack(images)}};
-      rows.values.push_back(model.task->predict(model.task->forward(batch), o.kind));
-    }
+  if (!o.inputs.empty() && model.task->name() == "tabular_classification") {
+    predict_csv_rows(o, model, rows);
+  } else if (!o.inputs.empty()) {
+    predict_images(o, model, rows);
   } else {
     LoaderOptions l;
     l.batch_size = o.batch_size;

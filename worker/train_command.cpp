@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_option("--data", o.data, "Dataset directory made by `strike data convert`")->required();
   app.add_option("--output", o.output, "Run directory (empty: runs/<task>-<backbone>-<date>-<time>)");
-  app.add_option("--task", o.model.task, "Task (`strike list tasks`)");
-  app.add_option("--backbone", o.model.backbone, "Backbone (`strike list backbones`)");
+  app.add_option("--task", o.model.task, "Task (`strike list tasks`; auto: the data set's)");
+  app.add_option("--backbone", o.model.backbone, "Backbone (`strike list backbones`; auto: the task's default)");
   app.add_option("--head", o.model.head, "Head (`strike list heads`)");
   app.add_option("--stem", o.model.stem, "ResNet stem: imagenet, small, auto (small below 64 px)")
       ->check(CLI::IsMember({"imagenet", "small", "auto"}));
@@ -134,7 +134,13 @@ std::string default_output(const TrainCommandOptions& o) {
   std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
-  return (fs::path("runs") / (o.model.task + "-" + o.model.backbone + "-" + stamp)).string();
+  tasks::ModelOptions model = o.model;
+  try {
+    model = tasks::resolve_model(model, core::Manifest::load(o.data));
+  } catch (const std::exception&) {
+    // Only the name suffers; loading the data set reports the problem itself.
+  }
+  return (fs::path("runs") / (model.task + "-" + model.backbone + "-" + stamp)).string();
 }
 
 namespace {
@@ -201,6 +207,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   }
   if (!val && o.trainer.monitor.rfind("val_", 0) == 0) o.trainer.monitor = "train_loss";
 
+  o.model = tasks::resolve_model(o.model, manifest);
   auto task = tasks::make_task(o.model, manifest);
   task->model().to(device);
   if (o.sync_batchnorm && comm.size() > 1) {

@@ -34,6 +34,7 @@ TrainedModel load_trained_model(const std::string& checkpoint_path) {
   } catch (const YAML::Exception& e) {
     throw Error(std::string("checkpoint config is not valid YAML: ") + e.what(), checkpoint_path);
   }
+  m.model = tasks::resolve_model(m.model, m.manifest);
   m.task = tasks::make_task(m.model, m.manifest);
   load_state_dict(m.task->model(), c.model, checkpoint_path);
   m.task->model().eval();

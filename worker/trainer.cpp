@@ -53,6 +53,7 @@ nlohmann::json TrainerState::to_json() const {
           {"step", step},
           {"best", best},
           {"best_epoch", best_epoch},
+          {"best_loss", best_loss},
           {"epochs_without_improvement", epochs_without_improvement},
           {"train_seconds", train_seconds},
           {"train_samples", train_samples},
@@ -70,6 +71,8 @@ TrainerState TrainerState::from_json(const nlohmann::json& j) {
   // JSON has no infinity: a run interrupted before its first epoch ended stores `best` as null.
   s.best = j.at("best").is_number() ? j.at("best").get<double>() : 0.0;
   s.best_epoch = j.at("best_epoch").get<int64_t>();
+  const nlohmann::json best_loss = j.value("best_loss", nlohmann::json());
+  s.best_loss = best_loss.is_number() ? best_loss.get<double>() : std::numeric_limits<double>::infinity();
   s.epochs_without_improvement = j.at("epochs_without_improvement").get<int64_t>();
   s.train_seconds = j.at("train_seconds").get<double>();
   s.train_samples = j.at("train_samples").get<int64_t>();
@@ -128,9 +131,12 @@ double Trainer::samples_per_sec() const {
   return state_.train_seconds > 0 ? static_cast<double>(state_.train_samples) * comm_.size() / state_.train_seconds : 0;
 }
 
-bool Trainer::improved(double value) const {
+bool Trainer::improved(double value, double loss) const {
   std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
-  return task_.higher_is_better(metric) ? value > state_.best : value < state_.best;
+  if (task_.higher_is_better(metric) ? value > state_.best : value < state_.best) return true;
+  // Small validation sets tie often (34 penguins: many epochs at accuracy 1.0); the same split's lower loss
+  // breaks a tie, so best.h5 is not merely the first epoch that reached the top.
+  return value == state_.best && loss < state_.best_loss;
 }
 
 void Trainer::fit(DataLoader& train, DataLoader* val) {
@@ -161,9 +167,12 @@ void Trainer::fit(DataLoader& train, DataLoader* val) {
       }
     }
     double value = monitored.at(options_.monitor);
-    bool is_best = improved(value);
+    const std::string split = options_.monitor.substr(0, options_.monitor.find('_'));
+    double loss = monitored.count(split + "_loss") ? monitored.at(split + "_loss") : value;
+    bool is_best = improved(value, loss);
     if (is_best) {
       state_.best = value;
+      state_.best_loss = loss;
       state_.best_epoch = epoch;
       state_.epochs_without_improvement = 0;
     } else {

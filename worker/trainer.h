@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -44,6 +45,7 @@ struct TrainerState {
   int64_t step = 0;                     // optimizer steps completed
   double best = 0;                      // best monitored value so far
   int64_t best_epoch = 0;               // epoch that reached it (0 = none yet)
+  double best_loss = std::numeric_limits<double>::infinity();  // that epoch's loss on the monitored split
   int64_t epochs_without_improvement = 0;
   double train_seconds = 0;             // time spent in training steps
   int64_t train_samples = 0;            // samples trained on by this rank
@@ -98,7 +100,7 @@ class Trainer {
   // One batch of `phase` done: the terminal view on rank 0 alone, or the launcher's over the wire.
   void show_progress(const std::string& phase, int64_t epoch, int64_t done, int64_t total, double loss,
                      double accuracy, double samples_per_sec, double lr);
-  bool improved(double value) const;
+  bool improved(double value, double loss) const;  // `loss`: the monitored split's loss, for ties
   double initial_best() const;  // the worst value of the monitored metric
   // Metric sums of this rank -> exact averages over all ranks.
   EpochMetrics reduce(const tasks::MetricSums& sums, double seconds);
