@@ -15,6 +15,7 @@
 #include "dataset_tools/csv_source.h"
 #include "dataset_tools/data_commands.h"
 #include "dataset_tools/inspect.h"
+#include "dataset_tools/tabular_rows.h"
 #include "test_util.h"
 
 namespace strike {
@@ -311,6 +312,83 @@ TEST_F(ConvertCsv, CommandLineAutoDetectsCsvAndInspectShowsSchema) {
   EXPECT_NE(out.str().find("target    species"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("color"), std::string::npos) << out.str();
   EXPECT_EQ(out.str().find("\"vocabulary\""), std::string::npos) << out.str();
+}
+
+}  // namespace
+}  // namespace strike
+
+namespace strike {
+namespace {
+
+// Predict-time rows encode exactly like the converted training rows, in any column order.
+TEST_F(ConvertCsv, PredictRowsEncodeLikeTheConversion) {
+  write_text(csv_, kSmallCsv);
+  core::Manifest m = data::convert(options_);
+  const auto schema = data::TabularSchema::from_json(m.extra["schema"]);
+  const std::string again = input_ / "again.csv";
+  write_text(again, kSmallCsv);
+  data::EncodedRows same = data::encode_csv_rows(schema, m.class_names, again);
+  Rows rows = read_rows(m, options_.output, "train");
+  using Row = std::tuple<int64_t, int64_t, int64_t, float, float, float>;
+  std::vector<Row> expected, actual;
+  for (size_t i = 0; i < rows.labels.size(); ++i) {
+    expected.emplace_back(rows.labels[i], rows.categorical[i * 2], rows.categorical[i * 2 + 1], rows.numeric[i * 3],
+                          rows.numeric[i * 3 + 1], rows.numeric[i * 3 + 2]);
+  }
+  ASSERT_EQ(same.rows(), 6);
+  EXPECT_EQ(same.ids[0], again + ":2");
+  EXPECT_EQ(same.ids[3], again + ":5");  // the record with a newline inside quotes starts on line 5
+  for (int64_t i = 0; i < same.rows(); ++i) {
+    actual.emplace_back(same.labels[i], same.categorical[i * 2], same.categorical[i * 2 + 1], same.numeric[i * 3],
+                        same.numeric[i * 3 + 1], same.numeric[i * 3 + 2]);
+  }
+  std::sort(expected.begin(), expected.end());
+  std::sort(actual.begin(), actual.end());
+  EXPECT_EQ(actual, expected);
+  EXPECT_EQ(same.unseen_values, 0);
+
+  // Other column order, no target, an unseen color, a missing width.
+  const std::string other = input_ / "other.csv";
+  write_text(other, "note,color,width,height\nplain,purple,,9\n");
+  data::EncodedRows row = data::encode_csv_rows(schema, m.class_names, other);
+  ASSERT_EQ(row.rows(), 1);
+  EXPECT_TRUE(row.labels.empty());
+  EXPECT_EQ(row.categorical, (std::vector<int64_t>{data::kUnknownIndex, 3}));  // purple unseen; "plain" is 3
+  EXPECT_EQ(row.unseen_values, 1);
+  EXPECT_FLOAT_EQ(row.numeric[0], static_cast<float>((9 - 4.0) / std::sqrt(9.5)));
+  EXPECT_FLOAT_EQ(row.numeric[1], 0.0f);  // the width's median, standardized
+  EXPECT_FLOAT_EQ(row.numeric[2], 0.0f);  // height present: indicator 0
+}
+
+TEST_F(ConvertCsv, PredictRowsRefuseWhatTheModelCannotUse) {
+  write_text(csv_, kSmallCsv);
+  core::Manifest m = data::convert(options_);
+  const auto schema = data::TabularSchema::from_json(m.extra["schema"]);
+  const std::string path = input_ / "p.csv";
+  auto error = [&](const std::string& text) {
+    write_text(path, text);
+    try {
+      data::encode_csv_rows(schema, m.class_names, path);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  std::string msg = error("height,width,color\n1,2,red\n");
+  EXPECT_NE(msg.find("lacks column(s) 'note'"), std::string::npos) << msg;
+  msg = error("height,width,color,note,shoe\n1,2,red,plain,42\n");
+  EXPECT_NE(msg.find("'shoe'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not trained on"), std::string::npos) << msg;
+  msg = error("height,width,color,note\n1,2,red,plain\nwide,2,red,plain\n");
+  EXPECT_NE(msg.find(path + ":3"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'wide'"), std::string::npos) << msg;
+  msg = error("height,width,color,note\n1,2,red\n");
+  EXPECT_NE(msg.find("3 fields"), std::string::npos) << msg;
+  msg = error("height,width,color,note,species\n1,2,red,plain,a\n1,2,red,plain,d\n1,2,red,plain,e\n");
+  EXPECT_NE(msg.find("2 row(s)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path + ":3 ('d')"), std::string::npos) << msg;
+  msg = error("height,width,color,note\n");
+  EXPECT_NE(msg.find("no rows"), std::string::npos) << msg;
 }
 
 }  // namespace

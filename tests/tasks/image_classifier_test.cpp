@@ -131,16 +131,16 @@ TEST(Registries, UnknownNamesListKnownOnes) {
   o.backbone = "resnet18";
   o.stem = "huge";
   EXPECT_THROW(make_task(o, m), UsageError);
-  EXPECT_EQ(task_names(), (std::vector<std::string>{"image_classification"}));
+  EXPECT_EQ(task_names(), (std::vector<std::string>{"image_classification", "tabular_classification"}));
 }
 
 TEST(Registries, PrintEveryRegistry) {
   const std::map<std::string, std::vector<std::string>> expected = {
-      {"backbones", {"small_cnn", "resnet18", "resnet34", "resnet50"}},
+      {"backbones", {"small_cnn", "resnet18", "resnet34", "resnet50", "mlp", "ft_transformer"}},
       {"heads", {"linear"}},
       {"optimizers", {"sgd", "adamw"}},
       {"schedulers", {"constant", "cosine", "onecycle", "step"}},
-      {"tasks", {"image_classification"}}};
+      {"tasks", {"image_classification", "tabular_classification"}}};
   for (const auto& [what, names] : expected) {
     std::ostringstream out;
     print_registry(what, out);
