@@ -1,4 +1,4 @@
-// The strike command tree: data, train, eval, predict, list, quickstart.
+// The strike command tree: data, train, eval, predict, embed, list, quickstart, slurm.
 #include "launcher/app.h"
 
 #include <csignal>
@@ -15,6 +15,7 @@
 #include "launcher/spawn.h"
 #include "slurm/slurm_commands.h"
 #include "tasks/task_factory.h"
+#include "worker/embed_command.h"
 #include "worker/eval_command.h"
 #include "worker/predict_command.h"
 #include "worker/train_command.h"
@@ -58,6 +59,10 @@ int run_strike(int argc, char** argv) {
   CLI::App* predict = core::add_configurable_subcommand(app, "predict", "Predict labels, probabilities or logits");
   worker::add_predict_options(*predict, predict_options);
 
+  worker::EmbedOptions embed_options;
+  CLI::App* embed = core::add_configurable_subcommand(app, "embed", "Write an image_embedding model's embeddings to HDF5");
+  worker::add_embed_options(*embed, embed_options);
+
   std::string list_what;
   CLI::App* list = app.add_subcommand("list", "List registered components");
   list->add_option("what", list_what, "backbones, heads, optimizers, schedulers or tasks")->required();
@@ -73,6 +78,7 @@ int run_strike(int argc, char** argv) {
     if (train->parsed()) return launch_training(argc, argv, train_options);
     if (eval->parsed()) return worker::run_eval(eval_options);
     if (predict->parsed()) return worker::run_predict(predict_options);
+    if (embed->parsed()) return worker::run_embed(embed_options);
     if (list->parsed()) {
       tasks::print_registry(list_what, std::cout);
       return kExitOk;

@@ -54,6 +54,9 @@ struct ModelOptions {
   std::string stem = "auto";                  // resnet stem: "imagenet", "small" (3x3, no max-pool) or "auto" (small below 64 px)
   double label_smoothing = 0.0;               // cross-entropy label smoothing in [0, 1)
   double dropout = 0.0;                       // dropout before the head
+  int64_t embedding_dim = 128;                // image_embedding: width of the L2-normalized embedding
+  std::string objective = "supervised";       // image_embedding: supervised (normalized-softmax over class
+                                              // proxies) or simclr (NT-Xent between two augmented views)
 };
 
 }  // namespace strike::tasks

@@ -6,6 +6,7 @@
 #include "tasks/backbones/tabular_backbone.h"
 #include "tasks/heads/head.h"
 #include "tasks/image_classifier.h"
+#include "tasks/image_embedder.h"
 #include "tasks/optim/optimizer.h"
 #include "tasks/optim/scheduler.h"
 #include "tasks/tabular_classifier.h"
@@ -27,20 +28,25 @@ std::shared_ptr<Head> make_head(const ModelOptions& o, int64_t features, const c
   return heads().create(o.head, h);
 }
 
-std::unique_ptr<Task> make_image_classifier(const ModelOptions& o, const core::Manifest& manifest) {
+// The image backbone for the manifest's image shape.
+std::shared_ptr<Backbone> make_image_backbone(const ModelOptions& o, const core::Manifest& manifest) {
   const auto& shape = manifest.field("image").shape;
   if (shape.size() != 3) {
     throw Error("the 'image' field must have shape [C, H, W], found " + std::to_string(shape.size()) + " dimensions",
                 "manifest.json", "convert the dataset again with `strike data convert`");
   }
-  if (manifest.class_names.empty()) {
-    throw Error("image_classification needs class names, the manifest has none", "manifest.json");
-  }
   BackboneOptions b;
   b.in_channels = shape[0];
   b.image_size = std::min(shape[1], shape[2]);
   b.stem = o.stem;
-  auto backbone = backbones().create(o.backbone, b);
+  return backbones().create(o.backbone, b);
+}
+
+std::unique_ptr<Task> make_image_classifier(const ModelOptions& o, const core::Manifest& manifest) {
+  if (manifest.class_names.empty()) {
+    throw Error("image_classification needs class names, the manifest has none", "manifest.json");
+  }
+  auto backbone = make_image_backbone(o, manifest);
   auto head = make_head(o, backbone->feature_dim(), manifest);
   const auto classes = static_cast<int64_t>(manifest.class_names.size());
   return std::make_unique<ImageClassifier>(std::move(backbone), std::move(head), classes, o.label_smoothing);
@@ -90,9 +96,18 @@ std::unique_ptr<Task> make_tabular_classifier(const ModelOptions& o, const core:
   return std::make_unique<TabularClassifier>(std::move(backbone), std::move(head), classes, o.label_smoothing);
 }
 
+std::unique_ptr<Task> make_image_embedder(const ModelOptions& o, const core::Manifest& manifest) {
+  EmbedderOptions e;
+  e.dim = o.embedding_dim;
+  e.objective = o.objective;
+  e.num_classes = static_cast<int64_t>(manifest.class_names.size());
+  return std::make_unique<ImageEmbedder>(make_image_backbone(o, manifest), e);
+}
+
 // Task name -> its default backbone.
 const std::map<std::string, std::string>& default_backbones() {
   static const std::map<std::string, std::string> defaults = {{"image_classification", "small_cnn"},
+                                                              {"image_embedding", "small_cnn"},
                                                               {"tabular_classification", "mlp"}};
   return defaults;
 }
@@ -101,6 +116,8 @@ const Registry<TaskFactory>& task_registry() {
   static const Registry<TaskFactory> registry("task", {
       {"image_classification", "images [C, H, W] -> one of N classes; cross-entropy, top-1/top-5 accuracy",
        make_image_classifier},
+      {"image_embedding", "images -> unit-length embeddings (--embedding-dim); supervised or simclr --objective; kNN eval",
+       make_image_embedder},
       {"tabular_classification", "CSV rows (numeric + categorical columns) -> one of N classes; cross-entropy, accuracy",
        make_tabular_classifier},
   });

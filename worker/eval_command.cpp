@@ -7,6 +7,8 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "tasks/knn.h"
+#include "worker/embed_command.h"
 #include "worker/loader/loader.h"
 #include "worker/train_command.h"
 #include "worker/trained_model.h"
@@ -21,6 +23,8 @@ void add_eval_options(CLI::App& app, EvalOptions& o) {
   app.add_option("--threads", o.threads, "Intra-op threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--output", o.output, "Also write the metrics as JSON to this file");
   app.add_flag("--verify-data,!--no-verify-data", o.verify_data, "Check shard checksums before reading");
+  app.add_option("--reference", o.reference, "image_embedding: split whose embeddings are the kNN neighbours");
+  app.add_option("--knn-k", o.knn_k, "image_embedding: neighbours in the kNN vote")->check(CLI::PositiveNumber);
 }
 
 int run_eval(const EvalOptions& o) {
@@ -54,6 +58,19 @@ int run_eval(const EvalOptions& o) {
   nlohmann::json result = {{"checkpoint", o.checkpoint}, {"data", data}, {"split", o.split},
                            {"samples", static_cast<int64_t>(sums.count)}};
   for (const auto& [k, v] : sums.averages()) result[o.split + "_" + k] = v;
+  if (model.task->name() == "image_embedding") {
+    // Embeddings are judged by their neighbours: each query's k nearest reference embeddings vote.
+    SplitEmbeddings reference = embed_split(model, data, o.reference, o.batch_size, o.verify_data);
+    SplitEmbeddings queries = embed_split(model, data, o.split, o.batch_size, o.verify_data);
+    require(reference.labels.defined() && queries.labels.defined(), "kNN evaluation needs labelled splits");
+    tasks::KnnResult knn = tasks::knn_evaluate(reference.embeddings, reference.labels, queries.embeddings,
+                                               queries.labels, o.knn_k,
+                                               static_cast<int64_t>(model.manifest.class_names.size()));
+    result[o.split + "_knn_top1"] = knn.accuracy;
+    result[o.split + "_recall_at_1"] = knn.recall_at_1;
+    result["knn_k"] = knn.k;
+    result["knn_reference"] = o.reference;
+  }
   std::cout << result.dump(2) << std::endl;
   if (!o.output.empty()) core::write_file_atomically(o.output, result.dump(2) + "\n");
   return kExitOk;

@@ -14,6 +14,8 @@ struct EvalOptions {
   int threads = 0;               // intra-op threads; 0 = all cores
   std::string output;            // also write the metrics as JSON here; empty = print only
   bool verify_data = true;       // check shard checksums before reading
+  std::string reference = "train";  // image_embedding: the split whose embeddings are the kNN neighbours
+  int64_t knn_k = 20;            // image_embedding: neighbours that vote
 };
 
 void add_eval_options(CLI::App& app, EvalOptions& options);

@@ -14,6 +14,25 @@ core::NamedTensors state_dict(const torch::nn::Module& model) {
   return state;
 }
 
+int64_t load_prefixed(torch::nn::Module& model, const core::NamedTensors& state, const std::string& prefix,
+                      const std::string& where) {
+  core::NamedTensors part;
+  for (const auto& [name, tensor] : state) {
+    if (name.rfind(prefix, 0) == 0) part.emplace_back(name.substr(prefix.size()), tensor);
+  }
+  std::string child = prefix.substr(0, prefix.size() - 1);
+  torch::nn::Module* target = nullptr;
+  for (const auto& item : model.named_children()) {
+    if (item.key() == child) target = item.value().get();
+  }
+  if (target == nullptr) throw Error("the model has no part '" + child + "'", where);
+  if (part.empty()) {
+    throw Error("checkpoint has no '" + prefix + "*' entries", where, "start from a checkpoint of a model with a " + child);
+  }
+  load_state_dict(*target, part, where);
+  return static_cast<int64_t>(part.size());
+}
+
 void load_state_dict(torch::nn::Module& model, const core::NamedTensors& state, const std::string& where) {
   std::map<std::string, torch::Tensor> saved(state.begin(), state.end());
   torch::NoGradGuard no_grad;

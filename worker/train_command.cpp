@@ -9,11 +9,13 @@
 #include <ctime>
 #include <filesystem>
 
+#include "core/checkpoint.h"
 #include "core/config.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "tasks/backbones/batch_norm.h"
 #include "tasks/task_factory.h"
+#include "worker/model_state.h"
 
 namespace strike::worker {
 
@@ -29,6 +31,10 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
       ->check(CLI::IsMember({"imagenet", "small", "auto"}));
   app.add_option("--label-smoothing", o.model.label_smoothing, "Cross-entropy label smoothing")->check(CLI::Range(0.0, 0.999));
   app.add_option("--dropout", o.model.dropout, "Dropout before the head")->check(CLI::Range(0.0, 0.999));
+  app.add_option("--embedding-dim", o.model.embedding_dim, "image_embedding: embedding width")->check(CLI::PositiveNumber);
+  app.add_option("--objective", o.model.objective,
+                 "image_embedding: supervised (normalized softmax over class proxies) or simclr (two augmented views)")
+      ->check(CLI::IsMember({"supervised", "simclr"}));
   app.add_option("--optimizer", o.optimizer.name, "Optimizer (`strike list optimizers`)");
   app.add_option("--lr", o.optimizer.lr, "Peak learning rate")->check(CLI::PositiveNumber);
   app.add_option("--weight-decay", o.optimizer.weight_decay, "Weight decay (not applied to biases and norms)")
@@ -103,6 +109,8 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_flag("--check-sync,!--no-check-sync", o.trainer.check_sync,
                "After every step, verify by checksum that all ranks hold identical parameters");
   app.add_option("--resume", o.resume, "Resume: 'last' (newest complete checkpoint in --output) or a checkpoint path");
+  app.add_option("--init-backbone", o.init_backbone,
+                 "Start the backbone from this checkpoint's (e.g. an image_classification run's best.h5)");
   app.add_flag("--test,!--no-test", o.test, "Evaluate best.h5 on the test split at the end");
   app.add_flag("--verify-data,!--no-verify-data", o.verify_data, "Check shard checksums before reading");
   app.add_option("--progress", o.trainer.progress.mode, "Progress display: auto, bar, plain, none")
@@ -209,6 +217,10 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
 
   o.model = tasks::resolve_model(o.model, manifest);
   auto task = tasks::make_task(o.model, manifest);
+  if (!o.init_backbone.empty() && o.resume.empty()) {
+    const int64_t n = load_prefixed(task->model(), core::load_checkpoint(o.init_backbone).model, "backbone.", o.init_backbone);
+    spdlog::info("backbone: {} tensors from {}", n, o.init_backbone);
+  }
   task->model().to(device);
   if (o.sync_batchnorm && comm.size() > 1) {
     int layers = tasks::enable_sync_batchnorm(

@@ -44,6 +44,7 @@ struct TrainCommandOptions {
   bool sync_batchnorm = false;      // batch-norm statistics over the global batch (all ranks) while training
   LaunchOptions launch;             // --ranks, --hosts, --hostfile, --launcher
   std::string resume;               // "last" = newest complete checkpoint in --output, or a checkpoint path
+  std::string init_backbone;        // start the backbone from this checkpoint's backbone.* (e.g. a classifier's)
   bool test = true;                 // evaluate best.h5 on the test split when training ends
   bool verify_data = true;          // check shard checksums before reading
   std::string log_level = "info";   // terminal log level

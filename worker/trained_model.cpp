@@ -30,6 +30,8 @@ TrainedModel load_trained_model(const std::string& checkpoint_path) {
     read_key(config, "stem", m.model.stem);
     read_key(config, "label_smoothing", m.model.label_smoothing);
     read_key(config, "dropout", m.model.dropout);
+    read_key(config, "embedding_dim", m.model.embedding_dim);
+    read_key(config, "objective", m.model.objective);
     read_key(config, "data", m.data);
   } catch (const YAML::Exception& e) {
     throw Error(std::string("checkpoint config is not valid YAML: ") + e.what(), checkpoint_path);
