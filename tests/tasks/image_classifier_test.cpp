@@ -131,7 +131,7 @@ TEST(Registries, UnknownNamesListKnownOnes) {
   o.backbone = "resnet18";
   o.stem = "huge";
   EXPECT_THROW(make_task(o, m), UsageError);
-  EXPECT_EQ(task_names(), (std::vector<std::string>{"image_classification", "tabular_classification"}));
+  EXPECT_EQ(task_names(), (std::vector<std::string>{"image_classification", "image_embedding", "tabular_classification"}));
 }
 
 TEST(Registries, PrintEveryRegistry) {
@@ -140,7 +140,7 @@ TEST(Registries, PrintEveryRegistry) {
       {"heads", {"linear"}},
       {"optimizers", {"sgd", "adamw"}},
       {"schedulers", {"constant", "cosine", "onecycle", "step"}},
-      {"tasks", {"image_classification", "tabular_classification"}}};
+      {"tasks", {"image_classification", "image_embedding", "tabular_classification"}}};
   for (const auto& [what, names] : expected) {
     std::ostringstream out;
     print_registry(what, out);
