@@ -1,31 +1,66 @@
-// sentencepiece behind strike's Tokenizer: the only file that includes its headers.
+// strike's Tokenizer over sentencepiece, reached through the separately loaded module (sentencepiece_api.h).
 #include "dataset_tools/tokenizer.h"
 
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
+#include <dlfcn.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <unordered_map>
 
 #include "core/error.h"
+#include "dataset_tools/sentencepiece_api.h"
 
 namespace strike::data {
 
 namespace {
 
-class VectorIterator : public sentencepiece::SentenceIterator {
- public:
-  explicit VectorIterator(const std::vector<std::string>& sentences) : sentences_(sentences) {}
-  bool done() const override { return i_ >= sentences_.size(); }
-  void Next() override { ++i_; }
-  const std::string& value() const override { return sentences_[i_]; }
-  sentencepiece::util::Status status() const override { return {}; }
+constexpr const char* kModuleName = "libstrike_sentencepiece.so";
 
- private:
-  const std::vector<std::string>& sentences_;
-  size_t i_ = 0;
-};
+// Next to the executable (build/bin, or an installed bin/), then ../lib, then where this build put it.
+std::vector<std::string> module_candidates() {
+  std::vector<std::string> paths;
+  char exe[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (n > 0) {
+    const std::filesystem::path dir = std::filesystem::path(std::string(exe, static_cast<size_t>(n))).parent_path();
+    paths.push_back((dir / kModuleName).string());
+    paths.push_back((dir.parent_path() / "lib" / kModuleName).string());
+  }
+#ifdef STRIKE_SENTENCEPIECE_MODULE
+  paths.push_back(STRIKE_SENTENCEPIECE_MODULE);
+#endif
+  return paths;
+}
+
+SentencePieceApi* open_module() {
+  std::string tried, last_error;
+  for (const auto& path : module_candidates()) {
+    if (!std::filesystem::exists(path)) {
+      tried += (tried.empty() ? "" : ", ") + path;
+      continue;
+    }
+    // DEEPBIND: sentencepiece resolves its bundled protobuf-lite to itself, not to LibTorch's libprotobuf.
+    void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    if (!handle) {
+      last_error = ::dlerror();
+      tried += (tried.empty() ? "" : ", ") + path + " (" + last_error + ")";
+      continue;
+    }
+    auto* entry = reinterpret_cast<SentencePieceApi* (*)()>(::dlsym(handle, "strike_sentencepiece_api"));
+    if (entry) return entry();
+    tried += (tried.empty() ? "" : ", ") + path + " (no strike_sentencepiece_api)";
+  }
+  throw Error("cannot load the sentencepiece module " + std::string(kModuleName), tried,
+              "build the strike_sentencepiece target (it belongs next to the strike executable) and install "
+              "libsentencepiece0 (scripts/setup.sh)");
+}
+
+// Loaded once per process and never unloaded: it holds no state of its own.
+SentencePieceApi& api() {
+  static SentencePieceApi* const loaded = open_module();
+  return *loaded;
+}
 
 // Bytes a token covers at most, for a first guess of how much text max_tokens tokens need.
 constexpr size_t kPrefixBytesPerToken = 8;
@@ -34,7 +69,7 @@ constexpr size_t kPrefixBytesPerToken = 8;
 
 std::string train_tokenizer(const std::vector<std::string>& sentences, const TokenizerSpec& spec) {
   if (sentences.empty()) throw Error("no text to train the tokenizer on", "", "the train split holds only blank lines");
-  const std::unordered_map<std::string, std::string> args = {
+  const std::vector<std::pair<std::string, std::string>> args = {
       {"model_type", spec.type},
       {"vocab_size", std::to_string(spec.vocab_size)},
       // A soft limit: a small corpus (tests, tiny data sets) gets the pieces it can support.
@@ -49,27 +84,34 @@ std::string train_tokenizer(const std::vector<std::string>& sentences, const Tok
       {"eos_id", "-1"},
       {"minloglevel", "2"},  // sentencepiece's progress lines would drown strike's own
   };
-  VectorIterator it(sentences);
   std::string model;
-  auto status = sentencepiece::SentencePieceTrainer::Train(args, &it, &model);
-  if (!status.ok()) {
-    throw Error("sentencepiece could not train the tokenizer: " + status.ToString(), "",
+  const std::string error = api().train(sentences, args, model);
+  if (!error.empty()) {
+    throw Error("sentencepiece could not train the tokenizer: " + error, "",
                 "check --vocab-size and --tokenizer-sample (the train text may be too small)");
   }
   return model;
 }
 
-Tokenizer::Tokenizer() : processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
-Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
-Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
-Tokenizer::~Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&& other) noexcept : api_(other.api_), processor_(other.processor_) {
+  other.processor_ = nullptr;
+}
+
+Tokenizer& Tokenizer::operator=(Tokenizer&& other) noexcept {
+  std::swap(api_, other.api_);
+  std::swap(processor_, other.processor_);
+  return *this;
+}
+
+Tokenizer::~Tokenizer() {
+  if (processor_) api_->release(processor_);
+}
 
 Tokenizer Tokenizer::from_model(const std::string& serialized) {
   Tokenizer t;
-  auto status = t.processor_->LoadFromSerializedProto(serialized);
-  if (!status.ok()) {
-    throw Error("not a sentencepiece model: " + status.ToString(), "", "re-convert the dataset to write a new tokenizer");
-  }
+  t.api_ = &api();
+  const std::string error = t.api_->load(serialized, t.processor_);
+  if (!error.empty()) throw Error("not a sentencepiece model: " + error, "", "re-convert the dataset to write a new tokenizer");
   return t;
 }
 
@@ -99,8 +141,8 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text, int64_t max_toke
       if (cut == std::string::npos) cut = text.size();
     }
     ids.clear();
-    auto status = processor_->Encode(absl::string_view(text.data(), cut), &ids);
-    if (!status.ok()) throw Error("sentencepiece could not encode a text: " + status.ToString());
+    const std::string error = api_->encode(processor_, text.data(), cut, ids);
+    if (!error.empty()) throw Error("sentencepiece could not encode a text: " + error);
     if (cut == text.size() || static_cast<int64_t>(ids.size()) > max_tokens) break;
     prefix = std::max(prefix * 2, cut + 1);
   }
@@ -110,12 +152,13 @@ std::vector<int32_t> Tokenizer::encode(const std::string& text, int64_t max_toke
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
   std::string text;
-  processor_->Decode(std::vector<int>(ids.begin(), ids.end()), &text);
+  const std::string error = api_->decode(processor_, std::vector<int>(ids.begin(), ids.end()), text);
+  if (!error.empty()) throw Error("sentencepiece could not decode ids: " + error);
   return text;
 }
 
-std::string Tokenizer::piece(int32_t id) const { return processor_->IdToPiece(id); }
+std::string Tokenizer::piece(int32_t id) const { return api_->piece(processor_, id); }
 
-int64_t Tokenizer::size() const { return processor_->GetPieceSize(); }
+int64_t Tokenizer::size() const { return api_->size(processor_); }
 
 }  // namespace strike::data

@@ -116,8 +116,10 @@ TEST(RaggedShard, OffsetsNotStartingAtZeroOrMissing) {
   path = write_raw(dir, {0, 2, 5}, 5, 3);
   expect_error([&] { core::ShardReader reader(path, kFields); }, path, "row counts");
   {
-    auto file = h5::File::create(path);
+    auto file = h5::File::create(path);  // values without their offsets
+    std::vector<int32_t> tokens = {1, 2, 3};
     std::vector<int64_t> labels = {0, 0, 0};
+    file.write("tokens", h5::DType::kInt32, {3}, tokens.data());
     file.write("label", h5::DType::kInt64, {3}, labels.data());
   }
   expect_error([&] { core::ShardReader reader(path, kFields); }, path, "tokens_offsets");

@@ -1,6 +1,7 @@
 // Text conversion: lenient decoding, class folders and CSV text, the tokenizer stored and used, ragged shards.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include "core/manifest.h"
 #include "core/shard.h"
 #include "dataset_tools/converter.h"
+#include "dataset_tools/data_commands.h"
 #include "dataset_tools/inspect.h"
 #include "dataset_tools/split.h"
 #include "dataset_tools/text_source.h"
@@ -238,6 +240,39 @@ TEST_F(TextFolder, VerifyAndInspectHandleRaggedShards) {
   data::inspect(options_.output, out);
   EXPECT_NE(out.str().find("text_classification"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("lengths   tokens: min"), std::string::npos) << out.str();
+}
+
+TEST_F(TextFolder, CommandLineFlagsMapOntoOptions) {
+  CLI::App app("strike");
+  data::add_data_commands(app);
+  std::vector<std::string> args = {"data", "convert", "--source", "text_folder", "--input", input_.path(), "--output",
+                                   options_.output, "--vocab-size", "100", "--max-tokens", "64", "--tokenizer", "bpe",
+                                   "--tokenizer-sample", "3000", "--label-map", "spam=junk", "--shards", "1"};
+  std::reverse(args.begin(), args.end());
+  testing::internal::CaptureStdout();
+  app.parse(args);
+  EXPECT_NE(testing::internal::GetCapturedStdout().find("2 classes"), std::string::npos);
+  core::Manifest m = core::Manifest::load(options_.output);
+  EXPECT_EQ(m.class_names, (std::vector<std::string>{"ham", "junk"}));
+  EXPECT_EQ(m.extra["max_tokens"], 64);
+  EXPECT_EQ(m.extra["tokenizer"]["type"], "bpe");
+  EXPECT_EQ(m.extra["tokenizer"]["vocab_size"], 100);
+  EXPECT_EQ(m.extra["tokenizer"]["sample_limit_bytes"], 3000);
+  // The sample stops at the first document that reaches the limit (these are about 250 bytes each).
+  EXPECT_LT(m.extra["tokenizer"]["sample_documents"].get<int64_t>(), 20);
+  EXPECT_LE(m.extra["tokenizer"]["sample_bytes"].get<int64_t>(), 3000 + 300);
+
+  CLI::App fresh("strike");
+  data::add_data_commands(fresh);
+  const std::string help = fresh.get_subcommand("data")->get_subcommand("convert")->help();
+  for (const char* expected : {"text_folder", "text_csv", "--text-column", "--label-map", "--tokenizer", "unigram",
+                               "--vocab-size", "8000", "--max-tokens", "512", "--tokenizer-sample", "10000000"}) {
+    EXPECT_NE(help.find(expected), std::string::npos) << "missing " << expected << " in\n" << help;
+  }
+  std::vector<std::string> bad = {"--tokenizer", "wordpiece", "--output", "x", "--input", "y", "convert", "data"};
+  CLI::App strict("strike");
+  data::add_data_commands(strict);
+  EXPECT_THROW(strict.parse(bad), CLI::ValidationError);
 }
 
 // The ragged shards open in Python: h5py sees int32 values and int64 offsets that slice into rows.
