@@ -2,7 +2,7 @@
 # sentencepiece and h5py (read the class folders, lenient decoding, stratified split, tokenizer trained on a
 # train sample, encode, truncate, ragged HDF5 shards).
 # Usage: /usr/bin/python3 bench/text_convert_reference.py INPUT OUTPUT [--vocab-size N] [--max-tokens N] ...
-import argparse, codecs, io, os, sys
+import argparse, codecs, io, os, sys, time
 
 import h5py
 import numpy as np
@@ -56,9 +56,11 @@ for text in train["text"]:
     size += len(text.encode("utf-8"))
     lines.extend(l.rstrip() for l in text.split("\n") if l.strip())
 model = io.BytesIO()
+started = time.perf_counter()
 spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, model_type=a.tokenizer,
                                vocab_size=a.vocab_size, hard_vocab_limit=False, max_sentence_length=65536,
                                pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, minloglevel=2)
+print(f"tokenizer trained in {time.perf_counter() - started:.2f} s on {len(lines)} lines", file=sys.stderr)
 os.makedirs(a.output, exist_ok=True)
 with open(os.path.join(a.output, "tokenizer.model"), "wb") as f:
     f.write(model.getvalue())

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -128,12 +129,15 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
   }
   spdlog::info("training a {} tokenizer (vocabulary {}) on {} lines, {} bytes of {} train documents", o.tokenizer,
                o.vocab_size, sentences.size(), sample_bytes, sample_documents);
+  const auto train_start = std::chrono::steady_clock::now();
   const std::string model = train_tokenizer(sentences, {o.tokenizer, o.vocab_size, decode_threads()});
   std::vector<std::string>().swap(sentences);
+  const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
   const std::string model_path = (fs::path(o.output) / kTokenizerFile).string();
   written.push_back(model_path);
   core::write_file_atomically(model_path, model);
   const Tokenizer tokenizer = Tokenizer::from_model(model);
+  spdlog::info("tokenizer: {} pieces, trained in {:.2f} s", tokenizer.size(), train_seconds);
 
   // 2. Every document encoded once, in source order, into a staging file the shards then gather from.
   StagingFile staging{(fs::path(o.output) / ".tokens.staging").string()};
