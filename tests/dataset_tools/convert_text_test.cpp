@@ -269,7 +269,8 @@ TEST_F(TextFolder, CommandLineFlagsMapOntoOptions) {
                                "--vocab-size", "8000", "--max-tokens", "512", "--tokenizer-sample", "10000000"}) {
     EXPECT_NE(help.find(expected), std::string::npos) << "missing " << expected << " in\n" << help;
   }
-  std::vector<std::string> bad = {"--tokenizer", "wordpiece", "--output", "x", "--input", "y", "convert", "data"};
+  std::vector<std::string> bad = {"data", "convert", "--input", "y", "--output", "x", "--tokenizer", "wordpiece"};
+  std::reverse(bad.begin(), bad.end());
   CLI::App strict("strike");
   data::add_data_commands(strict);
   EXPECT_THROW(strict.parse(bad), CLI::ValidationError);
