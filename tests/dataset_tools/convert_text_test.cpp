@@ -202,6 +202,23 @@ TEST_F(TextFolder, MaxTokensTruncatesAndBpeIsAnOption) {
   EXPECT_EQ(first, std::vector<int32_t>(all.begin(), all.begin() + 5));
 }
 
+TEST_F(TextFolder, SameSeedSameBytes) {
+  core::Manifest first = data::convert(options_);
+  options_.output = output_ / "again";
+  core::Manifest second = data::convert(options_);
+  EXPECT_EQ(first.extra["tokenizer"]["checksum"], second.extra["tokenizer"]["checksum"]);
+  for (const char* split : {"train", "val", "test"}) {
+    ASSERT_EQ(first.split(split).shards.size(), second.split(split).shards.size());
+    for (size_t k = 0; k < first.split(split).shards.size(); ++k) {
+      EXPECT_EQ(first.split(split).shards[k].checksum, second.split(split).shards[k].checksum) << split << " " << k;
+    }
+  }
+  options_.output = output_ / "other-seed";
+  options_.seed = 1;
+  core::Manifest third = data::convert(options_);
+  EXPECT_NE(first.split("train").shards[0].checksum, third.split("train").shards[0].checksum);
+}
+
 TEST_F(TextFolder, LabelMapMergesFolders) {
   fs::create_directories(input_ / "spam-2");
   for (int i = 0; i < 10; ++i) write_text(input_ / ("spam-2/" + std::to_string(i)), document(kSpamWords, 100 + i));
@@ -319,6 +336,7 @@ class TextCsv : public ::testing::Test {
     for (int i = 0; i < 30; ++i) {
       const bool spam = i % 3 == 0;
       std::string text = document(spam ? kSpamWords : kHamWords, i, 2);
+      if (i == 1) text += "caf\xe9\n";  // Latin-1 inside a CSV field: repaired, counted
       std::string quoted;
       for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
       csv << i << "," << (spam ? "spam" : "ham") << ",\"" << quoted << ", with \"\"quotes\"\"\"\n";
@@ -343,6 +361,7 @@ TEST_F(TextCsv, ConvertsTextAndLabelColumns) {
   EXPECT_EQ(m.class_names, (std::vector<std::string>{"ham", "spam"}));
   EXPECT_EQ(m.extra["documents"]["usable"], 30);
   EXPECT_EQ(m.extra["documents"]["empty"], 1);
+  EXPECT_EQ(m.extra["documents"]["repaired_encoding"], 1);
   EXPECT_EQ(m.extra["text_column"], "text");
   data::Tokenizer tokenizer = data::Tokenizer::load(options_.output + "/tokenizer.model");
   Rows r = read_split(m, options_.output, "train");
