@@ -26,6 +26,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+#ifdef STRIKE_HAS_SENTENCEPIECE
+constexpr bool kBuiltWithSentencepiece = true;
+#else
+constexpr bool kBuiltWithSentencepiece = false;
+#endif
+
 const std::vector<std::string> kHamWords = {"meeting", "schedule", "project", "report", "linux", "kernel", "patch",
                                             "review", "thanks", "tomorrow", "agenda", "release"};
 const std::vector<std::string> kSpamWords = {"money", "free", "click", "winner", "offer", "cheap", "viagra",
@@ -92,6 +98,7 @@ std::string error_message(const data::ConvertOptions& o) {
 class TextFolder : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!kBuiltWithSentencepiece) GTEST_SKIP() << "strike was built without sentencepiece";
     fs::create_directories(input_ / "ham");
     fs::create_directories(input_ / "spam");
     for (int i = 0; i < 40; ++i) write_text(input_ / ("ham/" + std::to_string(i) + ".txt"), document(kHamWords, i));
@@ -331,6 +338,7 @@ print("ok")
 class TextCsv : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!kBuiltWithSentencepiece) GTEST_SKIP() << "strike was built without sentencepiece";
     std::ofstream csv(path_);
     csv << "id,label,text\n";
     for (int i = 0; i < 30; ++i) {
