@@ -1,6 +1,7 @@
 // HDF5 wrappers: quiet library errors, turned into exceptions with the file's path.
 #include "core/h5.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "core/error.h"
@@ -212,6 +213,35 @@ void File::write(const std::string& name, DType dtype, const std::vector<int64_t
   Handle ds(check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_, "open dataset " + name));
   int64_t total = std::accumulate(dims.begin(), dims.end(), int64_t{1}, std::multiplies<int64_t>());
   if (total > 0) check_status(H5Dwrite(ds.get(), native(dtype), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), path_, "write " + name);
+}
+
+void File::create_growable(const std::string& name, DType dtype, int64_t chunk_elements) {
+  hsize_t dims[1] = {0}, max_dims[1] = {H5S_UNLIMITED}, chunk[1] = {static_cast<hsize_t>(std::max<int64_t>(1, chunk_elements))};
+  Handle space(H5Screate_simple(1, dims, max_dims));
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  Handle dcpl = untimed(H5P_DATASET_CREATE);
+  check_status(H5Pset_chunk(dcpl.get(), 1, chunk), path_, "set the chunk size of " + name);
+  Handle ds(check(H5Dcreate2(id(), name.c_str(), native(dtype), space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                  path_, "create dataset " + name));
+}
+
+void File::append_rows(const std::string& name, int64_t count, const void* data) {
+  if (count == 0) return;
+  Handle ds(check(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), path_, "open dataset " + name));
+  hsize_t old_size;
+  {
+    Handle space(check(H5Dget_space(ds.get()), path_, "get dataspace of " + name));
+    H5Sget_simple_extent_dims(space.get(), &old_size, nullptr);
+  }
+  hsize_t new_size = old_size + static_cast<hsize_t>(count);
+  check_status(H5Dset_extent(ds.get(), &new_size), path_, "extend " + name);
+  Handle type(H5Dget_type(ds.get()));
+  Handle file_space = row_space(ds.get(), static_cast<int64_t>(old_size), count, path_, name);
+  Handle mem_space = memory_space(count, {});
+  Handle mem_type(H5Tget_native_type(type.get(), H5T_DIR_DEFAULT));
+  check_status(H5Dwrite(ds.get(), mem_type.get(), mem_space.get(), file_space.get(), H5P_DEFAULT, data), path_,
+               "append to " + name);
 }
 
 void File::write_rows(const std::string& name, int64_t start, int64_t count, const void* data) {

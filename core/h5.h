@@ -55,6 +55,11 @@ class File {
   void write(const std::string& name, DType dtype, const std::vector<int64_t>& dims, const void* data);
   // Creates a fixed-size contiguous dataset to be filled by write_rows.
   void create_dataset(const std::string& name, DType dtype, const std::vector<int64_t>& dims);
+  // Creates a 1-D chunked dataset that starts empty and grows with append_rows (ragged values,
+  // whose total length is known only once the last row is written).
+  void create_growable(const std::string& name, DType dtype, int64_t chunk_elements);
+  // Appends `count` elements to a dataset made by create_growable.
+  void append_rows(const std::string& name, int64_t count, const void* data);
   // Writes rows [start, start+count) along the first dimension.
   void write_rows(const std::string& name, int64_t start, int64_t count, const void* data);
 

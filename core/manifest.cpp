@@ -14,7 +14,15 @@ namespace strike::core {
 
 namespace fs = std::filesystem;
 
+int64_t FieldSpec::element_bytes() const {
+  return static_cast<int64_t>(h5::dtype_size(h5::dtype_from_string(dtype)));
+}
+
 int64_t FieldSpec::sample_bytes() const {
+  if (ragged()) {
+    throw Error("field '" + name + "' is ragged (one row of any length per sample) and has no fixed sample size", "",
+                "read it with ShardReader::read_ragged; this reader does not support ragged fields yet");
+  }
   int64_t n = std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<int64_t>());
   return n * static_cast<int64_t>(h5::dtype_size(h5::dtype_from_string(dtype)));
 }
@@ -55,6 +63,12 @@ Manifest Manifest::from_json(const nlohmann::json& j, const std::string& where) 
       FieldSpec spec{f.at("name").get<std::string>(), f.at("dtype").get<std::string>(),
                      f.at("shape").get<std::vector<int64_t>>()};
       h5::dtype_from_string(spec.dtype);
+      for (int64_t d : spec.shape) {
+        if (d < 0 && !spec.ragged()) {
+          throw Error("field '" + spec.name + "' has a negative size in its shape; only [-1] (ragged) may", where,
+                      "re-convert the dataset");
+        }
+      }
       m.fields.push_back(spec);
     }
     m.class_names = j.value("class_names", std::vector<std::string>{});

@@ -12,12 +12,21 @@ constexpr int kDatasetFormatVersion = 1;
 constexpr const char* kManifestFile = "manifest.json";
 
 // One per-sample field stored in every shard as a dataset of shape [rows, shape...].
+// A field of shape {-1} is ragged: a 1-D row of any length per sample (token ids), stored as the
+// flat values dataset `name` (all rows concatenated) plus the int64 dataset `name`_offsets with
+// rows + 1 entries, offsets[0] = 0, non-decreasing, the last equal to the values' length; row i is
+// values[offsets[i], offsets[i+1]). No other shape may hold a negative size.
 struct FieldSpec {
   std::string name;            // HDF5 dataset name, e.g. "image", "label"
   std::string dtype;           // "uint8", "int32", "int64", "float32", "float64"
-  std::vector<int64_t> shape;  // per-sample shape, e.g. {1, 28, 28} (C, H, W); {} for a scalar
+  std::vector<int64_t> shape;  // per-sample shape, e.g. {1, 28, 28} (C, H, W); {} for a scalar; {-1} ragged
+  bool ragged() const { return shape.size() == 1 && shape[0] == -1; }
+  // Bytes of one sample; throws Error for a ragged field, whose samples have no fixed size.
   int64_t sample_bytes() const;
+  int64_t element_bytes() const;  // bytes of one value of `dtype`
 };
+
+constexpr const char* kOffsetsSuffix = "_offsets";  // ragged field `name`: its offsets dataset
 
 struct ShardInfo {
   std::string file;      // path relative to the dataset directory

@@ -16,6 +16,8 @@
 #include "dataset_tools/source.h"
 #include "dataset_tools/split.h"
 #include "dataset_tools/statistics.h"
+#include "dataset_tools/text_converter.h"
+#include "dataset_tools/text_source.h"
 
 namespace strike::data {
 
@@ -182,8 +184,9 @@ int64_t split_shard_count(const ConvertOptions& options, int64_t samples, int64_
 }
 
 void validate(const ConvertOptions& o) {
-  require(o.source == "auto" || o.source == "idx" || o.source == "image_folder" || o.source == "csv",
-          "--source must be auto, idx, image_folder or csv, not '" + o.source + "'");
+  require(o.source == "auto" || o.source == "idx" || o.source == "image_folder" || o.source == "csv" ||
+              is_text_source(o.source),
+          "--source must be auto, idx, image_folder, csv, text_folder or text_csv, not '" + o.source + "'");
   require(!o.input.empty(), "no input given", "pass --input DIR (or --input FILE.csv)");
   require(!o.output.empty(), "no output directory given", "pass --output DIR");
   require(o.shards >= 1 && o.shards <= 99999, "--shards must be between 1 and 99999, not " + std::to_string(o.shards));
@@ -199,6 +202,13 @@ void validate(const ConvertOptions& o) {
   require(o.source != "csv" || !o.target.empty(), "no target column given for CSV input",
           "pass --target COLUMN naming the class column");
   require(o.max_categories >= 1, "--max-categories must be at least 1, not " + std::to_string(o.max_categories));
+  require(o.source != "text_csv" || !o.target.empty(), "no label column given for text_csv input",
+          "pass --target COLUMN naming the label column");
+  require(o.tokenizer == "unigram" || o.tokenizer == "bpe", "--tokenizer must be unigram or bpe, not '" + o.tokenizer + "'");
+  require(o.vocab_size >= 8 && o.vocab_size <= 1000000,
+          "--vocab-size must be between 8 and 1000000, not " + std::to_string(o.vocab_size));
+  require(o.max_tokens >= 1, "--max-tokens must be at least 1, not " + std::to_string(o.max_tokens));
+  require(o.tokenizer_sample >= 1, "--tokenizer-sample must be at least 1 byte, not " + std::to_string(o.tokenizer_sample));
 }
 
 core::Manifest convert(const ConvertOptions& options) {
@@ -207,8 +217,11 @@ core::Manifest convert(const ConvertOptions& options) {
   // Everything that can be wrong with the input is found before the output directory is touched.
   const bool csv = is_csv_input(options.source, options.input);
   std::unique_ptr<ImageSource> source;
+  std::unique_ptr<TextSource> text;
   TabularData table;
-  if (csv) {
+  if (is_text_source(options.source)) {
+    text = open_text_source(options);
+  } else if (csv) {
     table = read_tabular_csv(options);
   } else {
     source = open_source(options.source, options.input);
@@ -216,7 +229,9 @@ core::Manifest convert(const ConvertOptions& options) {
   prepare_output_dir(options.output, options.input, options.overwrite);
   std::vector<std::string> written;
   try {
-    core::Manifest manifest = csv ? write_tabular(table, options, written) : convert_source(*source, options, written);
+    core::Manifest manifest = text  ? write_text_dataset(*text, options, written)
+                              : csv ? write_tabular(table, options, written)
+                                    : convert_source(*source, options, written);
     manifest.save(options.output);
     return manifest;
   } catch (...) {

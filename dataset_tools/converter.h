@@ -10,7 +10,7 @@ namespace strike::data {
 
 // Every field maps one to one onto a `strike data convert` flag (--val-fraction for val_fraction).
 struct ConvertOptions {
-  std::string source = "auto";  // "idx", "image_folder", "csv", or "auto": csv for a *.csv file, idx if input holds train-images-idx3-ubyte[.gz]
+  std::string source = "auto";  // "idx", "image_folder", "csv", "text_folder", "text_csv", or "auto": csv for a *.csv file, idx if input holds train-images-idx3-ubyte[.gz] (text is never guessed)
   std::string input;            // raw data directory, or the CSV file (required)
   std::string output;           // dataset directory to write (required; created when missing)
   int64_t shards = 4;           // shards of the train split; val/test get proportionally fewer, at least 1
@@ -20,10 +20,16 @@ struct ConvertOptions {
   int64_t image_size = 0;       // 0 = keep the source size (all images must share it); N = resize to NxN
   int64_t channels = 0;         // 0 = as stored (IDX: 1; image folders: 3 unless all gray); 1 or 3 converts
   bool overwrite = false;       // replace the dataset in a non-empty output directory instead of refusing
-  std::string target;           // CSV: the class column (required for csv)
+  std::string target;           // CSV and text_csv: the class column (required for both)
   std::vector<std::string> categorical;  // CSV: columns treated as categorical whatever they hold
   std::vector<std::string> numeric;      // CSV: columns treated as numeric; a value that is not a number is an error
   int64_t max_categories = 50;  // CSV: a categorical column with more distinct train values is an error
+  std::string text_column = "text";    // text_csv: the column holding each document's text
+  std::vector<std::string> label_map;  // text_folder: FOLDER=CLASS entries merging folders into one class
+  std::string tokenizer = "unigram";   // text: sentencepiece model type, "unigram" or "bpe"
+  int64_t vocab_size = 8000;           // text: tokenizer vocabulary size (fewer when the train text is small)
+  int64_t max_tokens = 512;            // text: token ids kept per document; longer documents are truncated
+  int64_t tokenizer_sample = 10000000;  // text: at most this many bytes of train documents train the tokenizer
 };
 
 // Throws UsageError naming the first bad option value.

@@ -16,12 +16,13 @@ namespace {
 
 void add_convert(CLI::App& data) {
   CLI::App* sub = core::add_configurable_subcommand(data, "convert",
-    "Convert IDX files, image folders or a CSV file into a sharded HDF5 dataset");
+    "Convert IDX files, image folders, a CSV file or text (class folders, CSV) into a sharded HDF5 dataset");
   auto options = std::make_shared<ConvertOptions>();
   sub->add_option("--source", options->source,
                   "Input kind: auto (csv for a *.csv file, IDX if train-images-idx3-ubyte[.gz] is present), idx, "
-                  "image_folder, csv")
-      ->check(CLI::IsMember({"auto", "idx", "image_folder", "csv"}));
+                  "image_folder, csv, text_folder (one sub-folder of text files per class), text_csv (text and "
+                  "label columns)")
+      ->check(CLI::IsMember({"auto", "idx", "image_folder", "csv", "text_folder", "text_csv"}));
   sub->add_option("--input", options->input,
                   "Raw data directory (IDX files, or one sub-folder of images per class), or a CSV file")
       ->required();
@@ -38,12 +39,27 @@ void add_convert(CLI::App& data) {
       ->check(CLI::NonNegativeNumber);
   sub->add_option("--channels", options->channels, "1 (gray) or 3 (RGB); 0 = as stored")->check(CLI::IsMember({0, 1, 3}));
   sub->add_flag("--overwrite", options->overwrite, "Replace the dataset in a non-empty output directory");
-  sub->add_option("--target", options->target, "CSV: the class column (required for CSV input)");
+  sub->add_option("--target", options->target, "CSV and text_csv: the class column (required for both)");
   sub->add_option("--categorical", options->categorical, "CSV: comma-separated columns to treat as categorical")
       ->delimiter(',');
   sub->add_option("--numeric", options->numeric, "CSV: comma-separated columns to treat as numeric")->delimiter(',');
   sub->add_option("--max-categories", options->max_categories,
                   "CSV: most distinct train values a categorical column may have")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--text-column", options->text_column, "text_csv: the column holding each document's text");
+  sub->add_option("--label-map", options->label_map,
+                  "text_folder: comma-separated FOLDER=CLASS entries merging folders into one class "
+                  "(e.g. spam-1=spam,spam-2=spam); other folders keep their name")
+      ->delimiter(',');
+  sub->add_option("--tokenizer", options->tokenizer, "Text: sentencepiece model type")
+      ->check(CLI::IsMember({"unigram", "bpe"}));
+  sub->add_option("--vocab-size", options->vocab_size,
+                  "Text: tokenizer vocabulary size (fewer pieces when the train text is small)")
+      ->check(CLI::Range(int64_t{8}, int64_t{1000000}));
+  sub->add_option("--max-tokens", options->max_tokens, "Text: token ids kept per document; longer ones are truncated")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--tokenizer-sample", options->tokenizer_sample,
+                  "Text: bytes of train documents (a seeded random sample) the tokenizer is trained on, at most")
       ->check(CLI::PositiveNumber);
   sub->callback([options] {
     core::Manifest m = convert(*options);

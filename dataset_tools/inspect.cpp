@@ -99,6 +99,29 @@ void print_schema(const nlohmann::json& schema, std::ostream& out) {
   }
 }
 
+// Ragged fields (token ids): row lengths over every shard, read from the offsets alone.
+void print_lengths(const core::Manifest& m, const core::FieldSpec& field, const std::string& dir, std::ostream& out) {
+  int64_t rows = 0, total = 0, shortest = 0, longest = 0;
+  std::vector<int64_t> offsets;
+  for (const auto& split : m.splits) {
+    for (const auto& shard : split.shards) {
+      core::ShardReader reader((fs::path(dir) / shard.file).string(), {field});
+      offsets.resize(static_cast<size_t>(reader.rows() + 1));
+      reader.read_offsets(field, 0, reader.rows() + 1, offsets.data());
+      for (int64_t i = 0; i < reader.rows(); ++i) {
+        const int64_t length = offsets[i + 1] - offsets[i];
+        shortest = rows == 0 ? length : std::min(shortest, length);
+        longest = std::max(longest, length);
+        total += length;
+        ++rows;
+      }
+    }
+  }
+  out << "lengths   " << field.name << ": min " << shortest << "  mean " << std::fixed << std::setprecision(1)
+      << (rows ? static_cast<double>(total) / rows : 0.0) << "  max " << longest << "  (" << total << " in all)\n";
+  out.unsetf(std::ios::floatfield);
+}
+
 }  // namespace
 
 void inspect(const std::string& dir, std::ostream& out) {
@@ -114,6 +137,9 @@ void inspect(const std::string& dir, std::ostream& out) {
     out << (i ? "          " : "fields    ") << std::left << std::setw(static_cast<int>(name_width)) << f.name
         << std::setw(8) << f.dtype
         << std::right << "per sample " << shape_string(f.shape) << "\n";
+  }
+  for (const auto& f : m.fields) {
+    if (f.ragged()) print_lengths(m, f, dir, out);
   }
   print_classes(m, dir, out);
   out << "splits\n";

@@ -58,6 +58,7 @@ void check_shard(const core::Manifest& m, const core::ShardInfo& shard, const st
                          std::to_string(shard.samples));
     }
     for (const auto& field : m.fields) {
+      if (field.ragged()) reader.check_offsets(field);
       if (field.name == "label" && !m.class_names.empty()) {
         check_labels(reader, field, static_cast<int64_t>(m.class_names.size()), path, problems);
       }

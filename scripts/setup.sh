@@ -16,7 +16,9 @@ packages=(
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libpng-dev libjpeg62-turbo-dev zlib1g-dev
   dataset-fashion-mnist             # the embedded default data set
+  libsentencepiece-dev              # the text tokenizer (dataset_tools/tokenizer.cpp)
   python3-torch python3-torchvision python3-h5py python3-numpy  # references for tests and benchmarks
+  python3-sentencepiece python3-pandas  # the Python reference of bench/run_text_convert_bench.sh
   time                              # peak-memory figures in bench/
 )
 
