@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <string_view>
 
 #include "core/error.h"
 
@@ -13,27 +15,32 @@ namespace strike::data {
 
 namespace {
 
-std::string trim(const std::string& s) {
+std::string_view trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t");
-  if (first == std::string::npos) return "";
+  if (first == std::string_view::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t") - first + 1);
 }
 
 }  // namespace
 
 bool is_missing(const std::string& field) {
-  const std::string t = trim(field);
+  const std::string_view t = trim(field);
   return t.empty() || t == "NA";
 }
 
 bool parse_number(const std::string& field, double& out) {
-  const std::string t = trim(field);
-  if (t.empty()) return false;
-  char* end = nullptr;
-  errno = 0;
-  const double value = std::strtod(t.c_str(), &end);
-  // ERANGE on underflow still gives a usable (tiny) value; overflow gives inf, rejected below.
-  if (end != t.c_str() + t.size() || !std::isfinite(value)) return false;
+  std::string_view t = trim(field);
+  // from_chars (no locale, no copy) takes no leading '+', which strtod did: keep accepting "+1.5".
+  if (!t.empty() && t.front() == '+') {
+    t.remove_prefix(1);
+    if (t.empty() || t.front() == '+' || t.front() == '-') return false;
+  }
+  double value = 0;
+  const auto [end, error] = std::from_chars(t.data(), t.data() + t.size(), value);
+  // Out of range: overflow is no usable number; underflow is, as a tiny value or zero.
+  if (end != t.data() + t.size() || (error != std::errc() && error != std::errc::result_out_of_range)) return false;
+  if (error == std::errc::result_out_of_range) value = std::strtod(std::string(t).c_str(), nullptr);
+  if (!std::isfinite(value)) return false;
   out = value;
   return true;
 }
@@ -114,10 +121,9 @@ ColumnSchema fit_numeric(const std::string& name, std::vector<double> values, bo
   c.kind = ColumnKind::kNumeric;
   c.has_missing = has_missing;
   if (values.empty()) return c;  // no train value at all: every value becomes 0 after the fill
-  std::sort(values.begin(), values.end());
+  // Two passes (mean, then squared deviations) in the values' own order, so the variance is never negative;
+  // the median needs only a partial order.
   const size_t n = values.size();
-  c.median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-  // Two passes over sorted values: the sum stays exact enough and the variance is never negative.
   double sum = 0;
   for (double v : values) sum += v;
   c.mean = sum / static_cast<double>(n);
@@ -125,6 +131,10 @@ ColumnSchema fit_numeric(const std::string& name, std::vector<double> values, bo
   for (double v : values) squares += (v - c.mean) * (v - c.mean);
   c.std = std::sqrt(squares / static_cast<double>(n));  // population std, like the image statistics
   if (!(c.std > 0)) c.std = 1;  // a constant column stays constant instead of dividing by zero
+  auto middle = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
+  std::nth_element(values.begin(), middle, values.end());
+  c.median = *middle;
+  if (n % 2 == 0) c.median = (*std::max_element(values.begin(), middle) + c.median) / 2;
   return c;
 }
 

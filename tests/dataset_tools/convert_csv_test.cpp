@@ -320,6 +320,22 @@ TEST_F(ConvertCsv, CommandLineAutoDetectsCsvAndInspectShowsSchema) {
 namespace strike {
 namespace {
 
+// What counts as a number in a numeric column, and what as missing.
+TEST(TabularValues, NumbersAndMissingValues) {
+  double v = 0;
+  const std::vector<std::pair<std::string, double>> numbers = {
+      {"1.5", 1.5}, {"+1.5", 1.5}, {" -2e3 ", -2000}, {"\t7\t", 7}, {"0", 0}, {".5", 0.5}, {"1e-400", 0.0}};
+  for (const auto& [text, value] : numbers) {
+    ASSERT_TRUE(data::parse_number(text, v)) << text;
+    EXPECT_DOUBLE_EQ(v, value) << text;
+  }
+  for (const char* text : {"", " ", "NA", "abc", "1,5", "1.5x", "++1", "+-1", "-", "inf", "nan", "1e400", "0x10"}) {
+    EXPECT_FALSE(data::parse_number(text, v)) << text;
+  }
+  for (const char* text : {"", "  ", "NA", " NA "}) EXPECT_TRUE(data::is_missing(text)) << text;
+  for (const char* text : {"na", "N/A", "0", "x"}) EXPECT_FALSE(data::is_missing(text)) << text;
+}
+
 // Predict-time rows encode exactly like the converted training rows, in any column order.
 TEST_F(ConvertCsv, PredictRowsEncodeLikeTheConversion) {
   write_text(csv_, kSmallCsv);
