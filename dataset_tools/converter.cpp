@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "core/error.h"
-#include "core/rng.h"
 #include "core/shard.h"
 #include "dataset_tools/csv_source.h"
 #include "dataset_tools/output_dir.h"
@@ -25,7 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kOrderStream = 0x6f72646572;  // "order": the within-split shuffle
 constexpr int64_t kChunkBytes = int64_t{64} << 20;  // decoded images held in memory at once
 
 struct SampleRef {
@@ -66,10 +64,7 @@ std::vector<OutputSplit> plan_splits(const ImageSource& source, const ConvertOpt
     for (size_t i = 0; i < source.labels(part).size(); ++i) split.samples.push_back({part, static_cast<int64_t>(i)});
   }
   // Shuffled so every shard mixes all classes: readers can then take whole shards in any order.
-  for (size_t s = 0; s < splits.size(); ++s) {
-    core::Rng rng(core::derive_seed({options.seed, kOrderStream, s}));
-    core::shuffle(splits[s].samples, rng);
-  }
+  for (size_t s = 0; s < splits.size(); ++s) shuffle_split(splits[s].samples, options.seed, s);
   if (splits[0].samples.empty()) {
     throw Error("no training samples remain after carving val/test", options.input, "lower --val-fraction/--test-fraction");
   }

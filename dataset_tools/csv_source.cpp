@@ -12,7 +12,6 @@
 #include <unordered_map>
 
 #include "core/error.h"
-#include "core/rng.h"
 #include "core/shard.h"
 #include "dataset_tools/output_dir.h"
 
@@ -23,7 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kReadBytes = size_t{1} << 20;
-constexpr uint64_t kOrderStream = 0x6f72646572;  // "order": the same within-split shuffle as image datasets
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -364,8 +362,7 @@ core::Manifest write_tabular(const TabularData& data, const ConvertOptions& o, s
   for (size_t s = 0; s < splits.size(); ++s) {
     std::vector<int64_t> order = splits[s].second;
     if (order.empty()) continue;
-    core::Rng rng(core::derive_seed({o.seed, kOrderStream, s}));
-    core::shuffle(order, rng);
+    shuffle_split(order, o.seed, s);
     const std::string& name = splits[s].first;
     const int64_t n = static_cast<int64_t>(order.size());
     const int64_t shards = split_shard_count(o, n, train_samples, s == 0);

@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kOrderStream = 0x6f72646572;    // "order": the same within-split shuffle as other datasets
 constexpr uint64_t kSampleStream = 0x73616d706c65;  // "sample": which train documents train the tokenizer
 constexpr int64_t kBatchBytes = int64_t{16} << 20;  // raw text read and encoded at once
 constexpr int64_t kShardChunkTokens = int64_t{4} << 20;  // token ids gathered per shard append
@@ -203,8 +202,7 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
   for (size_t s = 0; s < splits.size(); ++s) {
     std::vector<int64_t> order = splits[s].second;
     if (order.empty()) continue;
-    core::Rng rng(core::derive_seed({o.seed, kOrderStream, s}));
-    core::shuffle(order, rng);
+    shuffle_split(order, o.seed, s);
     const std::string& name = splits[s].first;
     const int64_t rows = static_cast<int64_t>(order.size());
     const int64_t shards = split_shard_count(o, rows, train_samples, s == 0);

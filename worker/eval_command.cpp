@@ -47,6 +47,9 @@ int run_eval(const EvalOptions& o) {
 
   torch::NoGradGuard no_grad;
   tasks::MetricSums sums;
+  // An embedding model's outputs are its embeddings: kept for the kNN evaluation below.
+  const bool embeddings = model.task->name() == "image_embedding";
+  std::vector<torch::Tensor> outputs, labels;
   loader.start_epoch(0);
   Batch batch;
   while (loader.next(batch)) {
@@ -54,17 +57,20 @@ int run_eval(const EvalOptions& o) {
     auto output = model.task->forward(batch.fields);
     auto loss = model.task->loss(output, batch.fields);
     model.task->accumulate_metrics(output, batch.fields, loss, sums);
+    if (embeddings) {
+      outputs.push_back(output);
+      labels.push_back(batch.at("label"));
+    }
   }
   nlohmann::json result = {{"checkpoint", o.checkpoint}, {"data", data}, {"split", o.split},
                            {"samples", static_cast<int64_t>(sums.count)}};
   for (const auto& [k, v] : sums.averages()) result[o.split + "_" + k] = v;
-  if (model.task->name() == "image_embedding") {
+  if (embeddings && !outputs.empty()) {
     // Embeddings are judged by their neighbours: each query's k nearest reference embeddings vote.
     SplitEmbeddings reference = embed_split(model, data, o.reference, o.batch_size, o.verify_data);
-    SplitEmbeddings queries = embed_split(model, data, o.split, o.batch_size, o.verify_data);
-    require(reference.labels.defined() && queries.labels.defined(), "kNN evaluation needs labelled splits");
-    tasks::KnnResult knn = tasks::knn_evaluate(reference.embeddings, reference.labels, queries.embeddings,
-                                               queries.labels, o.knn_k,
+    require(reference.labels.defined(), "kNN evaluation needs a labelled --reference split");
+    tasks::KnnResult knn = tasks::knn_evaluate(reference.embeddings, reference.labels, torch::cat(outputs),
+                                               torch::cat(labels), o.knn_k,
                                                static_cast<int64_t>(model.manifest.class_names.size()));
     result[o.split + "_knn_top1"] = knn.accuracy;
     result[o.split + "_recall_at_1"] = knn.recall_at_1;
