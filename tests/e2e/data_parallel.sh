@@ -41,12 +41,19 @@ PY
 #    last.h5, exit 130; --resume last ends exactly where the uninterrupted run r1 ended.
 "$bin/strike" "${two[@]}" --output "$work/cut" > "$work/cut.log" 2>&1 &  # not a function: $! must be strike
 pid=$!
-for _ in $(seq 1 300); do grep -q "image_classification" "$work/cut.log" 2>/dev/null && break; sleep 0.05; done
-sleep 1.5
+# Interrupt once both ranks are training (a progress event of the train phase), so a step is done
+# and a checkpoint is due; a loaded machine can take many seconds to get there.
+started=0
+for _ in $(seq 1 1200); do
+  grep -q '"phase":"train"' "$work/cut/events.jsonl" 2>/dev/null && { started=1; break; }
+  sleep 0.05
+done
+[ "$started" -eq 1 ] || { cat "$work/cut.log"; fail "the 2-rank run made no training progress in 60 s"; }
+sleep 0.3
 kill -INT "$pid"
 set +e; wait "$pid"; rc=$?; set -e
 [ "$rc" -eq 130 ] || { cat "$work/cut.log"; fail "interrupted 2-rank run exited $rc, expected 130"; }
-test -f "$work/cut/checkpoints/last.h5" || fail "no last.h5 after interrupting 2 ranks"
+test -f "$work/cut/checkpoints/last.h5" || { cat "$work/cut.log"; fail "no last.h5 after interrupting 2 ranks"; }
 run2 --output "$work/cut" --resume last > "$work/resume.log" 2>&1 || { cat "$work/resume.log"; fail "resumed 2-rank run"; }
 $py - "$work" <<'PY' || fail "resumed 2-rank metrics differ from the uninterrupted run's"
 import json, sys
