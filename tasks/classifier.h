@@ -12,17 +12,24 @@ namespace strike::tasks {
 // "label" (int64 [B]) and whatever inputs features() reads; subclasses say which.
 class Classifier : public Task {
  public:
+  // With `class_names`, the classifier also reports per-class precision, recall and F1 and their
+  // unweighted mean (macro F1), named after the classes; without, loss and accuracy only.
   Classifier(std::string name, std::shared_ptr<torch::nn::Module> backbone, std::shared_ptr<Head> head,
-             int64_t num_classes, double label_smoothing);
+             int64_t num_classes, double label_smoothing, std::vector<std::string> class_names = {});
 
   std::string name() const override { return name_; }
   torch::nn::Module& model() override { return *model_; }
   torch::Tensor forward(const TensorMap& batch) override;  // logits [B, classes]
   torch::Tensor loss(const torch::Tensor& output, const TensorMap& batch) override;
-  // "loss" = sum of per-sample (smoothed) cross-entropy, "top1"/"top5" = correct counts.
+  // "loss" = sum of per-sample (smoothed) cross-entropy, "top1"/"top5" = correct counts; with class
+  // names also per class k "tp_k" (correct predictions of k), "predicted_k" and "actual_k" counts.
   void accumulate_metrics(const torch::Tensor& output, const TensorMap& batch, const torch::Tensor& loss,
                           MetricSums& sums) override;
-  std::vector<std::string> metric_names() const override { return {"loss", "top1", "top5"}; }
+  // loss, top1, top5 (only above five classes when per-class metrics are on), then macro_f1 and
+  // precision_<class>, recall_<class>, f1_<class> for each class.
+  std::vector<std::string> metric_names() const override;
+  std::vector<std::string> sum_names() const override;
+  std::map<std::string, double> metrics(const MetricSums& sums) const override;
   bool higher_is_better(const std::string& metric) const override { return metric != "loss"; }
   std::vector<std::string> output_kinds() const override { return {"labels", "probabilities", "logits"}; }
   torch::Tensor predict(const torch::Tensor& output, const std::string& kind) override;
@@ -42,6 +49,8 @@ class Classifier : public Task {
   std::shared_ptr<Head> head_;
   int64_t num_classes_;
   double label_smoothing_;
+  std::vector<std::string> class_keys_;  // per-class metric suffixes; empty: no per-class metrics
+  bool top5_ = true;
 };
 
 }  // namespace strike::tasks

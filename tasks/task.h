@@ -35,8 +35,14 @@ class Task {
   // Adds this batch's metric sums (loss sum, correct counts, ...) to `sums`.
   virtual void accumulate_metrics(const torch::Tensor& output, const TensorMap& batch, const torch::Tensor& loss,
                                   MetricSums& sums) = 0;
-  // Names of the metrics accumulate_metrics produces, e.g. {"loss", "top1", "top5"}.
+  // Names of the metrics the task reports, e.g. {"loss", "top1", "top5"}.
   virtual std::vector<std::string> metric_names() const = 0;
+  // Names of the sums accumulate_metrics produces, in a fixed order (ranks reduce them packed together).
+  // Default: the reported metrics themselves, each a sum divided by the sample count.
+  virtual std::vector<std::string> sum_names() const { return metric_names(); }
+  // The reported metrics from sums reduced over every batch and rank. Default: sums.averages(). Tasks
+  // whose metrics are not averages (F1 from per-class counts) derive them here.
+  virtual std::map<std::string, double> metrics(const MetricSums& sums) const { return sums.averages(); }
   // Whether a larger value of `metric` is better (accuracy) or smaller (loss).
   virtual bool higher_is_better(const std::string& metric) const = 0;
   // Prediction outputs this task offers, e.g. {"labels", "probabilities", "logits"}; first is the default.
@@ -49,7 +55,7 @@ class Task {
 struct ModelOptions {
   std::string task = "auto";       // task registry name; auto: the dataset manifest's task
   std::string backbone = "auto";   // backbone registry name (`strike list backbones`); auto: the task's default
-                                   // (small_cnn for images, mlp for tables)
+                                   // (small_cnn for images, mlp for tables, bag_of_embeddings for text)
   std::string head = "linear";                // head registry name
   std::string stem = "auto";                  // resnet stem: "imagenet", "small" (3x3, no max-pool) or "auto" (small below 64 px)
   double label_smoothing = 0.0;               // cross-entropy label smoothing in [0, 1)

@@ -10,6 +10,8 @@
 #include "tasks/optim/optimizer.h"
 #include "tasks/optim/scheduler.h"
 #include "tasks/tabular_classifier.h"
+#include "tasks/text_classifier.h"
+#include "tasks/backbones/text_backbone.h"
 
 #include <algorithm>
 #include <map>
@@ -96,6 +98,31 @@ std::unique_ptr<Task> make_tabular_classifier(const ModelOptions& o, const core:
   return std::make_unique<TabularClassifier>(std::move(backbone), std::move(head), classes, o.label_smoothing);
 }
 
+// Vocabulary, padding id and longest row from the tokenizer record `strike data convert` wrote.
+TextBackboneOptions text_vocabulary(const core::Manifest& manifest) {
+  const nlohmann::json& tokenizer = manifest.extra.value("tokenizer", nlohmann::json::object());
+  if (!tokenizer.contains("pieces")) {
+    throw Error("text_classification needs the dataset's tokenizer record (extra.tokenizer), the manifest has none",
+                "manifest.json", "convert the text with `strike data convert --source text_folder|text_csv`");
+  }
+  TextBackboneOptions t;
+  t.vocab_size = tokenizer.at("pieces").get<int64_t>();
+  t.pad_id = tokenizer.value("pad_id", int64_t{0});
+  t.max_tokens = manifest.extra.value("max_tokens", int64_t{512});
+  return t;
+}
+
+std::unique_ptr<Task> make_text_classifier(const ModelOptions& o, const core::Manifest& manifest) {
+  if (manifest.class_names.size() < 2) {
+    throw Error("text_classification needs at least two classes, the manifest has " +
+                    std::to_string(manifest.class_names.size()),
+                "manifest.json");
+  }
+  auto backbone = text_backbones().create(o.backbone, text_vocabulary(manifest));
+  auto head = make_head(o, backbone->feature_dim(), manifest);
+  return std::make_unique<TextClassifier>(std::move(backbone), std::move(head), manifest.class_names, o.label_smoothing);
+}
+
 std::unique_ptr<Task> make_image_embedder(const ModelOptions& o, const core::Manifest& manifest) {
   EmbedderOptions e;
   e.dim = o.embedding_dim;
@@ -108,7 +135,8 @@ std::unique_ptr<Task> make_image_embedder(const ModelOptions& o, const core::Man
 const std::map<std::string, std::string>& default_backbones() {
   static const std::map<std::string, std::string> defaults = {{"image_classification", "small_cnn"},
                                                               {"image_embedding", "small_cnn"},
-                                                              {"tabular_classification", "mlp"}};
+                                                              {"tabular_classification", "mlp"},
+                                                              {"text_classification", "bag_of_embeddings"}};
   return defaults;
 }
 
@@ -120,6 +148,8 @@ const Registry<TaskFactory>& task_registry() {
        make_image_embedder},
       {"tabular_classification", "CSV rows (numeric + categorical columns) -> one of N classes; cross-entropy, accuracy",
        make_tabular_classifier},
+      {"text_classification", "token ids -> one of N classes; cross-entropy, accuracy, per-class precision/recall/F1, macro F1",
+       make_text_classifier},
   });
   return registry;
 }
@@ -146,6 +176,7 @@ void print_registry(const std::string& what, std::ostream& out) {
   if (what == "backbones") {
     backbones().print(out);
     tabular_backbones().print(out);
+    text_backbones().print(out);
   }
   else if (what == "heads") heads().print(out);
   else if (what == "optimizers") optimizers().print(out);

@@ -64,7 +64,7 @@ int run_eval(const EvalOptions& o) {
   }
   nlohmann::json result = {{"checkpoint", o.checkpoint}, {"data", data}, {"split", o.split},
                            {"samples", static_cast<int64_t>(sums.count)}};
-  for (const auto& [k, v] : sums.averages()) result[o.split + "_" + k] = v;
+  for (const auto& [k, v] : model.task->metrics(sums)) result[o.split + "_" + k] = v;
   if (embeddings && !outputs.empty()) {
     // Embeddings are judged by their neighbours: each query's k nearest reference embeddings vote.
     SplitEmbeddings reference = embed_split(model, data, o.reference, o.batch_size, o.verify_data);

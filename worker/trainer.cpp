@@ -283,19 +283,22 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
 
 EpochMetrics Trainer::reduce(const tasks::MetricSums& sums, double seconds) {
   // Sums and counts travel together in one all-reduce, so every rank divides the same totals.
-  auto names = task_.metric_names();
+  auto names = task_.sum_names();
   auto packed = torch::zeros({static_cast<int64_t>(names.size()) + 1}, torch::kFloat64);
-  packed[0] = sums.count;
+  double* p = packed.data_ptr<double>();
+  p[0] = sums.count;
   for (size_t i = 0; i < names.size(); ++i) {
     auto it = sums.sums.find(names[i]);
-    packed[i + 1] = it == sums.sums.end() ? 0.0 : it->second;
+    p[i + 1] = it == sums.sums.end() ? 0.0 : it->second;
   }
   comm_.all_reduce_sum(packed);
+  p = packed.data_ptr<double>();
+  tasks::MetricSums total;
+  total.count = p[0];
+  for (size_t i = 0; i < names.size(); ++i) total.sums[names[i]] = p[i + 1];
   EpochMetrics metrics;
-  metrics.samples = static_cast<int64_t>(packed[0].item<double>());
-  for (size_t i = 0; i < names.size(); ++i) {
-    metrics.values[names[i]] = metrics.samples > 0 ? packed[i + 1].item<double>() / metrics.samples : 0.0;
-  }
+  metrics.samples = static_cast<int64_t>(total.count);
+  for (const auto& [name, value] : task_.metrics(total)) metrics.values[name] = value;
   metrics.seconds = seconds;
   return metrics;
 }

@@ -8,22 +8,6 @@
 
 namespace strike::tasks {
 
-FtTransformerBlock::FtTransformerBlock(const FtTransformerOptions& o) : dropout_(o.dropout) {
-  attention_norm_ = register_module("attention_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim})));
-  attention_ = register_module(
-      "attention", torch::nn::MultiheadAttention(torch::nn::MultiheadAttentionOptions(o.dim, o.heads).dropout(o.dropout)));
-  ffn_norm_ = register_module("ffn_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim})));
-  ffn_in_ = register_module("ffn_in", torch::nn::Linear(o.dim, o.ffn_dim));
-  ffn_out_ = register_module("ffn_out", torch::nn::Linear(o.ffn_dim, o.dim));
-}
-
-torch::Tensor FtTransformerBlock::forward(torch::Tensor x) {
-  torch::Tensor h = attention_norm_->forward(x);
-  x = x + std::get<0>(attention_->forward(h, h, h, {}, /*need_weights=*/false));
-  h = torch::gelu(ffn_in_->forward(ffn_norm_->forward(x)));
-  return x + ffn_out_->forward(torch::dropout(h, dropout_, is_training()));
-}
-
 FtTransformer::FtTransformer(const TabularBackboneOptions& options, FtTransformerOptions o) : options_(o) {
   const int64_t numeric = options.numeric_features;
   const int64_t categorical = static_cast<int64_t>(options.category_sizes.size());
@@ -42,7 +26,7 @@ FtTransformer::FtTransformer(const TabularBackboneOptions& options, FtTransforme
   if (categorical > 0) category_bias_ = register_parameter("category_bias", uniform({categorical, o.dim}));
   cls_ = register_parameter("cls", uniform({1, 1, o.dim}));
   for (int64_t b = 0; b < o.blocks; ++b) {
-    blocks_.push_back(register_module("block" + std::to_string(b), std::make_shared<FtTransformerBlock>(o)));
+    blocks_.push_back(register_module("block" + std::to_string(b), std::make_shared<TransformerBlock>(TransformerBlockOptions{o.dim, o.heads, o.ffn_dim, o.dropout})));
   }
   out_norm_ = register_module("out_norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.dim})));
 }

@@ -1,6 +1,7 @@
 // ft_transformer: every column becomes a token, a [CLS] token attends over them (Gorishniy et al., 2021).
 #pragma once
 #include "tasks/backbones/tabular_backbone.h"
+#include "tasks/nn/transformer_block.h"
 
 #include <memory>
 #include <vector>
@@ -13,19 +14,6 @@ struct FtTransformerOptions {
   int64_t heads = 4;        // attention heads (dim must divide by it)
   int64_t ffn_dim = 64;     // hidden width of each block's feed-forward layer
   double dropout = 0.1;     // on attention weights and the feed-forward hidden layer
-};
-
-// One pre-norm block: x + MHA(LN(x)), then x + FFN(LN(x)) with a GELU; x is [tokens, batch, dim].
-class FtTransformerBlock : public torch::nn::Module {
- public:
-  explicit FtTransformerBlock(const FtTransformerOptions& o);
-  torch::Tensor forward(torch::Tensor x);
-
- private:
-  double dropout_;
-  torch::nn::LayerNorm attention_norm_{nullptr}, ffn_norm_{nullptr};
-  torch::nn::MultiheadAttention attention_{nullptr};
-  torch::nn::Linear ffn_in_{nullptr}, ffn_out_{nullptr};
 };
 
 // Numeric column j: token x_j * w_j + b_j; categorical column c: embedding[index] + b_c; a learned [CLS]
@@ -42,7 +30,7 @@ class FtTransformer : public TabularBackbone {
   FtTransformerOptions options_;
   torch::Tensor numeric_weight_, numeric_bias_, category_bias_, cls_;
   std::vector<torch::nn::Embedding> embeddings_;
-  std::vector<std::shared_ptr<FtTransformerBlock>> blocks_;
+  std::vector<std::shared_ptr<TransformerBlock>> blocks_;
   torch::nn::LayerNorm out_norm_{nullptr};
 };
 
