@@ -131,7 +131,7 @@ TEST(Registries, UnknownNamesListKnownOnes) {
   o.backbone = "resnet18";
   o.stem = "huge";
   EXPECT_THROW(make_task(o, m), UsageError);
-  EXPECT_EQ(task_names(), (std::vector<std::string>{"image_classification", "image_embedding", "tabular_classification"}));
+  EXPECT_EQ(task_names(), (std::vector<std::string>{"image_classification", "image_embedding", "tabular_classification", "text_classification"}));
 }
 
 TEST(Registries, PrintEveryRegistry) {
