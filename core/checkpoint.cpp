@@ -114,6 +114,11 @@ void save_checkpoint(const Checkpoint& checkpoint, const std::string& path) {
     file.write_text("/scheduler", checkpoint.scheduler.dump());
     file.write_text("/config", checkpoint.config);
     file.write_text("/manifest", checkpoint.manifest.dump());
+    if (!checkpoint.assets.empty()) file.create_group("/assets");
+    for (const auto& [name, bytes] : checkpoint.assets) {
+      if (name.empty() || name.find('/') != std::string::npos) throw Error("asset name '" + name + "' is not a file name", tmp);
+      file.write("/assets/" + name, h5::DType::kUInt8, {static_cast<int64_t>(bytes.size())}, bytes.data());
+    }
     file.set_attr("/", "complete", int64_t{1});
     file.flush();
     file.close();
@@ -152,6 +157,14 @@ Checkpoint load_checkpoint(const std::string& path) {
     throw Error(std::string("checkpoint metadata is corrupt: ") + e.what(), path, "use an earlier checkpoint");
   }
   c.config = file.read_text("/config");
+  if (file.exists("/assets")) {
+    for (const auto& name : file.list("/assets")) {
+      const std::string at = "/assets/" + name;
+      std::string bytes(static_cast<size_t>(file.dims(at).at(0)), '\0');
+      if (!bytes.empty()) file.read(at, h5::DType::kUInt8, bytes.data());
+      c.assets[name] = std::move(bytes);
+    }
+  }
   return c;
 }
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,7 +16,8 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 
 // Everything needed to resume a run or to use its model.
 // Layout: /model/<state_dict key>, /optimizer/<name>, /trainer/rng_state, text datasets
-// /config (YAML), /manifest (JSON), /optimizer_meta, /scheduler, /trainer_state (JSON);
+// /config (YAML), /manifest (JSON), /optimizer_meta, /scheduler, /trainer_state (JSON), /assets/<name>
+// (uint8 bytes);
 // root attributes format_version, manifest_hash, strike_version and complete=1 (set last).
 struct Checkpoint {
   int format_version = kCheckpointFormatVersion;
@@ -28,6 +30,9 @@ struct Checkpoint {
   std::string config;                  // resolved YAML config of the run
   nlohmann::json manifest = nlohmann::json::object();  // the dataset's manifest
   std::string manifest_hash;
+  // Dataset files the model needs to be used without its dataset (a text dataset's tokenizer.model),
+  // by file name, as raw bytes.
+  std::map<std::string, std::string> assets;
 };
 
 // Writes under a temporary name, flushes, fsyncs and renames: a reader never sees a partial file.

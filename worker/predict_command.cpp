@@ -13,6 +13,7 @@
 #include "core/image.h"
 #include "dataset_tools/tabular_rows.h"
 #include "worker/loader/loader.h"
+#include "worker/text_documents.h"
 #include "worker/train_command.h"
 #include "worker/trained_model.h"
 
@@ -118,6 +119,28 @@ void predict_csv_rows(const PredictOptions& o, TrainedModel& model, Rows& rows) 
   if (!every_file_has_target) rows.truth.clear();
 }
 
+// Text files and folders: decoded and tokenized like the training documents, with the tokenizer the
+// checkpoint carries (or, for a checkpoint without it, the dataset's).
+void predict_texts(const PredictOptions& o, TrainedModel& model, Rows& rows) {
+  const auto& record = model.manifest.extra.value("tokenizer", nlohmann::json::object());
+  const std::string name = record.value("file", "tokenizer.model");
+  auto asset = model.assets.find(name);
+  const std::string serialized = asset != model.assets.end() ? asset->second : model_assets(model.data, model.manifest).at(name);
+  const data::Tokenizer tokenizer = data::Tokenizer::from_model(serialized);
+  TextDocuments docs = read_text_documents(o.inputs, tokenizer, model.manifest, o.limit);
+  if (docs.empty) spdlog::warn("skipped {} empty file(s), e.g. {}", docs.empty, docs.empty_example);
+  if (docs.repaired) spdlog::info("{} file(s) were not valid UTF-8; stray bytes were read as Latin-1", docs.repaired);
+  const int64_t pad = record.value("pad_id", int64_t{0});
+  for (size_t start = 0; start < docs.ids.size(); start += static_cast<size_t>(o.batch_size)) {
+    const size_t end = std::min(docs.ids.size(), start + static_cast<size_t>(o.batch_size));
+    rows.values.push_back(model.task->predict(model.task->forward(pad_token_batch(docs.tokens, start, end, pad)), o.kind));
+    if (docs.every_label_known()) {
+      rows.truth.push_back(torch::tensor(std::vector<int64_t>(docs.labels.begin() + start, docs.labels.begin() + end)));
+    }
+  }
+  rows.ids = std::move(docs.ids);
+}
+
 std::string csv_escape(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   std::string out = "\"";
@@ -178,7 +201,7 @@ void write_rows(const Rows& rows, const PredictOptions& o, const std::vector<std
 
 void add_predict_options(CLI::App& app, PredictOptions& o) {
   app.add_option("--checkpoint", o.checkpoint, "Checkpoint to predict with")->required();
-  app.add_option("inputs,--input", o.inputs, "Image files and/or folders of images; CSV files for a tabular model");
+  app.add_option("inputs,--input", o.inputs, "Image files and/or folders of images; CSV files for a tabular model; text files and/or folders for a text model");
   app.add_option("--data", o.data, "Or: a dataset directory ...");
   app.add_option("--split", o.split, "... and the split to predict");
   app.add_option("--limit", o.limit, "Predict at most this many samples (0: all)")->check(CLI::NonNegativeNumber);
@@ -197,6 +220,8 @@ int run_predict(const PredictOptions& o) {
   Rows rows;
   if (!o.inputs.empty() && model.task->name() == "tabular_classification") {
     predict_csv_rows(o, model, rows);
+  } else if (!o.inputs.empty() && model.task->name() == "text_classification") {
+    predict_texts(o, model, rows);
   } else if (!o.inputs.empty()) {
     predict_images(o, model, rows);
   } else {

@@ -9,7 +9,8 @@ namespace strike::worker {
 
 struct PredictOptions {
   std::string checkpoint;            // checkpoint file (required)
-  std::vector<std::string> inputs;   // image files and/or folders (searched recursively for PNG/JPEG)
+  std::vector<std::string> inputs;   // image files and/or folders (searched recursively for PNG/JPEG); CSV files
+                                     // for a tabular model; text files and/or folders for a text model
   std::string data;                  // or: a dataset directory ...
   std::string split = "test";        // ... and its split
   int64_t limit = 0;                 // predict at most this many samples; 0 = all

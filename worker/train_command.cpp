@@ -16,6 +16,7 @@
 #include "tasks/backbones/batch_norm.h"
 #include "tasks/task_factory.h"
 #include "worker/model_state.h"
+#include "worker/trained_model.h"
 
 namespace strike::worker {
 
@@ -240,6 +241,8 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
 
   Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop, device,
                   reporter);
+  // Checkpoints carry the tokenizer, so `strike predict` on raw text needs no dataset directory.
+  if (comm.rank() == 0) trainer.attach_assets(model_assets(o.data, manifest));
   if (!o.resume.empty()) {
     std::string path = o.resume == "last" ? run_dir.newest_complete_checkpoint() : o.resume;
     if (path.empty()) {

@@ -3,8 +3,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+
 #include "core/checkpoint.h"
+#include "core/checksum.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "tasks/task_factory.h"
 #include "worker/model_state.h"
 
@@ -17,11 +21,30 @@ void read_key(const YAML::Node& config, const char* key, T& field) {
 }
 }  // namespace
 
+std::map<std::string, std::string> model_assets(const std::string& dataset_dir, const core::Manifest& manifest) {
+  std::map<std::string, std::string> assets;
+  const nlohmann::json& tokenizer = manifest.extra.value("tokenizer", nlohmann::json::object());
+  if (!tokenizer.contains("file")) return assets;
+  const std::string name = tokenizer.at("file").get<std::string>();
+  const std::string path = (std::filesystem::path(dataset_dir) / name).string();
+  if (!std::filesystem::exists(path)) {
+    throw Error("the dataset's tokenizer is missing", path, "copy the whole dataset directory, or convert it again");
+  }
+  const std::string expected = tokenizer.value("checksum", "");
+  if (!expected.empty() && core::file_checksum(path) != expected) {
+    throw Error("the tokenizer does not match the manifest's checksum " + expected, path,
+                "the file was changed or damaged; convert the dataset again");
+  }
+  assets[name] = core::read_file(path);
+  return assets;
+}
+
 TrainedModel load_trained_model(const std::string& checkpoint_path) {
   core::Checkpoint c = core::load_checkpoint(checkpoint_path);
   TrainedModel m;
   m.checkpoint = checkpoint_path;
   m.manifest = core::Manifest::from_json(c.manifest, checkpoint_path);
+  m.assets = std::move(c.assets);
   try {
     YAML::Node config = YAML::Load(c.config);
     read_key(config, "task", m.model.task);

@@ -363,6 +363,7 @@ core::Checkpoint Trainer::make_checkpoint(const TrainerState& trainer_state) con
   c.config = config_yaml_;
   c.manifest = manifest_.to_json();
   c.manifest_hash = manifest_.hash();
+  c.assets = assets_;
   return c;
 }
 

@@ -81,6 +81,9 @@ class Trainer {
   // Loads only the model weights (e.g. best.h5 before testing).
   void load_weights(const std::string& checkpoint_path);
 
+  // Files written into every checkpoint from now on (see core::Checkpoint::assets).
+  void attach_assets(std::map<std::string, std::string> assets) { assets_ = std::move(assets); }
+
   const TrainerState& state() const { return state_; }
   // Optimizer steps skipped because fp16 gradients overflowed (16-mixed only).
   int64_t skipped_steps() const { return scaler_.skipped_steps(); }
@@ -122,6 +125,7 @@ class Trainer {
   RunDir run_dir_;
   const core::Manifest& manifest_;
   std::string config_yaml_;
+  std::map<std::string, std::string> assets_;
   const std::atomic<bool>* stop_;
   torch::Device device_;  // where the model lives; batches are moved there
   Reporter* reporter_;

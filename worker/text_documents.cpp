@@ -1,0 +1,101 @@
+// Reading raw text files for prediction with the same decoding, tokenizer and truncation as conversion.
+#include "worker/text_documents.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include "core/error.h"
+#include "core/fs.h"
+#include "dataset_tools/text_source.h"
+
+namespace strike::worker {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool hidden(const fs::path& path) { return path.filename().string().rfind('.', 0) == 0; }
+
+std::vector<std::string> expand(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const auto& input : inputs) {
+    if (fs::is_directory(input)) {
+      std::vector<std::string> found;
+      for (auto it = fs::recursive_directory_iterator(input); it != fs::recursive_directory_iterator(); ++it) {
+        if (hidden(it->path())) {
+          if (it->is_directory()) it.disable_recursion_pending();
+          continue;
+        }
+        if (it->is_regular_file()) found.push_back(it->path().string());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) throw UsageError("no files in folder", input, "pass text files or folders of text files");
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::exists(input)) {
+      files.push_back(input);
+    } else {
+      throw UsageError("input does not exist", input, "pass text files, folders of text files, or --data DIR --split NAME");
+    }
+  }
+  return files;
+}
+
+// Folder name -> class index: the class names themselves, then the conversion's FOLDER=CLASS entries.
+std::map<std::string, int64_t> folder_classes(const core::Manifest& manifest) {
+  std::map<std::string, int64_t> classes;
+  for (size_t k = 0; k < manifest.class_names.size(); ++k) classes[manifest.class_names[k]] = static_cast<int64_t>(k);
+  for (const auto& entry : manifest.extra.value("label_map", nlohmann::json::array())) {
+    const std::string text = entry.get<std::string>();
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos) continue;
+    auto it = classes.find(text.substr(eq + 1));
+    if (it != classes.end()) classes[text.substr(0, eq)] = it->second;
+  }
+  return classes;
+}
+
+}  // namespace
+
+bool TextDocuments::every_label_known() const {
+  return std::none_of(labels.begin(), labels.end(), [](int64_t l) { return l < 0; });
+}
+
+TextDocuments read_text_documents(const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
+                                  const core::Manifest& manifest, int64_t limit) {
+  const int64_t max_tokens = manifest.extra.value("max_tokens", int64_t{0});
+  const auto classes = folder_classes(manifest);
+  TextDocuments docs;
+  for (const auto& file : expand(inputs)) {
+    if (limit > 0 && static_cast<int64_t>(docs.ids.size()) >= limit) break;
+    std::string text = core::read_file(file);
+    if (text.empty()) {
+      if (!docs.empty++) docs.empty_example = file;
+      continue;
+    }
+    if (data::repair_utf8(text)) ++docs.repaired;
+    docs.ids.push_back(file);
+    docs.tokens.push_back(tokenizer.encode(text, max_tokens));
+    auto it = classes.find(fs::path(file).parent_path().filename().string());
+    docs.labels.push_back(it == classes.end() ? -1 : it->second);
+  }
+  return docs;
+}
+
+tasks::TensorMap pad_token_batch(const std::vector<std::vector<int32_t>>& tokens, size_t begin, size_t end,
+                                 int64_t pad_id) {
+  const int64_t b = static_cast<int64_t>(end - begin);
+  size_t longest = 1;
+  for (size_t i = begin; i < end; ++i) longest = std::max(longest, tokens[i].size());
+  auto ids = torch::full({b, static_cast<int64_t>(longest)}, pad_id, torch::kInt64);
+  auto lengths = torch::empty({b}, torch::kInt64);
+  int64_t* out = ids.data_ptr<int64_t>();
+  for (int64_t r = 0; r < b; ++r) {
+    const auto& row = tokens[begin + static_cast<size_t>(r)];
+    std::copy(row.begin(), row.end(), out + r * static_cast<int64_t>(longest));
+    lengths.data_ptr<int64_t>()[r] = static_cast<int64_t>(row.size());
+  }
+  return {{"tokens", ids}, {"tokens_length", lengths}};
+}
+
+}  // namespace strike::worker

@@ -1,0 +1,34 @@
+// Raw text files for `strike predict`: found, decoded and tokenized exactly as conversion did, then padded into batches.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/manifest.h"
+#include "dataset_tools/tokenizer.h"
+#include "tasks/task.h"
+
+namespace strike::worker {
+
+struct TextDocuments {
+  std::vector<std::string> ids;               // file paths, in input order (folders: sorted, recursive)
+  std::vector<std::vector<int32_t>> tokens;   // at most the manifest's max_tokens ids each
+  std::vector<int64_t> labels;                // class from the file's folder (label_map applied); -1 unknown
+  int64_t empty = 0;                          // empty files skipped
+  std::string empty_example;
+  int64_t repaired = 0;                       // files that were not valid UTF-8 (read as Latin-1 where not)
+  bool every_label_known() const;
+};
+
+// Files and folders (every non-hidden regular file below them) as documents of the dataset `manifest`
+// describes. A file's label is known when its parent folder names a class, directly or through the
+// conversion's --label-map. Throws UsageError for an input that does not exist; `limit` > 0 stops early.
+TextDocuments read_text_documents(const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
+                                  const core::Manifest& manifest, int64_t limit = 0);
+
+// Documents [begin, end) as a batch like the loader's: "tokens" int64 [B, L] padded with pad_id to the
+// longest (L >= 1) and "tokens_length" int64 [B].
+tasks::TensorMap pad_token_batch(const std::vector<std::vector<int32_t>>& tokens, size_t begin, size_t end,
+                                 int64_t pad_id);
+
+}  // namespace strike::worker
