@@ -202,6 +202,8 @@ void ShardReader::read_ragged(const FieldSpec& field, int64_t start, int64_t cou
   offsets.resize(static_cast<size_t>(count + 1));
   read_offsets(field, start, count + 1, offsets.data());
   const int64_t base = offsets[0], total = file_.dims(field.name)[0];
+  // All checks on the stored offsets before any is rebased: comparing a stored offset with a
+  // rebased one would let a decrease through whenever the rows do not start at value 0.
   for (int64_t i = 0; i <= count; ++i) {
     if ((i > 0 && offsets[i] < offsets[i - 1]) || offsets[i] < 0 || offsets[i] > total) {
       throw Error("'" + field.name + kOffsetsSuffix + "' entry " + std::to_string(start + i) + " is " +
@@ -209,8 +211,8 @@ void ShardReader::read_ragged(const FieldSpec& field, int64_t start, int64_t cou
                       " (offsets must be non-decreasing and within the " + std::to_string(total) + " values)",
                   path(), "the shard is damaged; re-convert the dataset");
     }
-    offsets[i] -= base;
   }
+  for (int64_t& offset : offsets) offset -= base;
   values.resize(static_cast<size_t>(offsets[count] * field.element_bytes()));
   file_.read_rows(field.name, h5::dtype_from_string(field.dtype), base, offsets[count], values.data());
 }

@@ -56,6 +56,9 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_option("--batch-size", o.batch_size, "Samples per step per rank")->check(CLI::PositiveNumber);
   app.add_option("--eval-batch-size", o.eval_batch_size, "Samples per step when evaluating")->check(CLI::PositiveNumber);
   app.add_flag("--augment,!--no-augment", o.augment, "Random crop (padding 4) and horizontal flip");
+  app.add_option("--bucket-batches", o.bucket_batches,
+                 "Text training: batches of similar length, from pools of this many global batches sorted by length (0: off)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--accumulate", o.trainer.accumulate, "Micro-batches per optimizer step")->check(CLI::PositiveNumber);
   app.add_option("--grad-clip", o.trainer.grad_clip, "Max global gradient norm (0: off)")->check(CLI::NonNegativeNumber);
   app.add_option("--monitor", o.trainer.monitor, "Metric choosing best.h5 and early stopping (val_* or train_*)");
@@ -162,6 +165,7 @@ LoaderOptions loader_options(const TrainCommandOptions& o, bool training) {
   l.drop_last = training;
   l.seed = o.seed;
   l.augment = training && o.augment;
+  l.bucket_batches = o.bucket_batches;  // the loader buckets only when shuffling, i.e. training
   l.verify_checksums = o.verify_data;
   return l;
 }

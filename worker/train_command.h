@@ -38,6 +38,7 @@ struct TrainCommandOptions {
   int64_t batch_size = 128;         // samples per step per rank
   int64_t eval_batch_size = 512;    // samples per step when validating and testing
   bool augment = false;             // random crop (padding 4) and horizontal flip on training batches
+  int64_t bucket_batches = 50;      // text training: rows sorted by length in pools of this many global batches (0: off)
   uint64_t seed = 0;                // seeds weights, data order and augmentation
   int threads = 0;                  // intra-op threads per rank; 0 = this host's cores / its ranks
   std::string device = "auto";      // cpu, cuda, or auto (cuda when LibTorch sees a GPU); rank i uses GPU local_rank

@@ -99,6 +99,8 @@ TEST(RaggedShard, NonMonotonicOffsetsAreNamed) {
   std::vector<int64_t> offsets;
   std::vector<uint8_t> bytes;
   expect_error([&] { reader.read_ragged(kFields[0], 0, 3, offsets, bytes); }, path, "non-decreasing");
+  // Rows that do not start at value 0 (the decrease once went unseen there, as offsets were rebased).
+  expect_error([&] { reader.read_ragged(kFields[0], 1, 2, offsets, bytes); }, path, "entry 2");
   expect_error([&] { reader.check_offsets(kFields[0]); }, path, "entry 2");
 }
 

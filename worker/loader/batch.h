@@ -12,6 +12,10 @@ struct Batch {
   //   "image": float32 [B, C, H, W], normalized with the manifest's mean/std (uint8 if not normalized)
   //   "label": int64 [B]
   //   "index": int64 [B], each sample's row index within its split (stable ids for predict output)
+  // For each ragged field NAME (shape [-1] in the manifest, e.g. text datasets' "tokens"):
+  //   NAME: int64 [B, L], L the batch's longest row (at least 1), rows padded with the manifest's
+  //         extra.tokenizer.pad_id (0 when absent); [0, 1] for an empty batch
+  //   NAME + "_length": int64 [B], each row's true length
   std::map<std::string, torch::Tensor> fields;
   int64_t size = 0;  // B; may be 0 for a rank with nothing left in a non-dropping (eval) epoch
 

@@ -41,6 +41,59 @@ int64_t read_int(const uint8_t* p, const std::string& dtype) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
+
+bool is_integer(const std::string& dtype) { return dtype == "uint8" || dtype == "int32" || dtype == "int64"; }
+
+template <typename T>
+void append_widened(const uint8_t* src, int64_t count, std::vector<int64_t>& out) {
+  const size_t at = out.size();
+  out.resize(at + static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    T v;
+    std::memcpy(&v, src + i * static_cast<int64_t>(sizeof(T)), sizeof v);
+    out[at + i] = static_cast<int64_t>(v);
+  }
+}
+
+// Appends `count` integer values of `dtype` as int64: what embedding lookups take, whatever the
+// shard stores to save space.
+void append_row(const uint8_t* src, int64_t count, const std::string& dtype, std::vector<int64_t>& out) {
+  if (dtype == "uint8") {
+    append_widened<uint8_t>(src, count, out);
+  } else if (dtype == "int32") {
+    append_widened<int32_t>(src, count, out);
+  } else {
+    append_widened<int64_t>(src, count, out);
+  }
+}
+
+// int64 [rows, L], L the longest row but at least 1 (so an empty batch is still a valid [0, 1]
+// input), each row followed by `pad` up to L. `values` holds the rows back to back.
+torch::Tensor padded_rows(const std::vector<int64_t>& lengths, const std::vector<int64_t>& values, int64_t pad) {
+  const int64_t rows = static_cast<int64_t>(lengths.size());
+  int64_t width = 1;
+  for (int64_t n : lengths) width = std::max(width, n);
+  torch::Tensor out = torch::full({rows, width}, pad, torch::kInt64);
+  int64_t* dst = out.data_ptr<int64_t>();
+  const int64_t* src = values.data();
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy_n(src, lengths[r], dst + r * width);
+    src += lengths[r];
+  }
+  return out;
+}
+
+// The id ragged rows are padded with: the tokenizer's, as the converter recorded it; 0 when absent.
+int64_t manifest_pad_id(const core::Manifest& m, const std::string& manifest_path) {
+  if (!m.extra.is_object() || !m.extra.contains("tokenizer")) return 0;
+  const nlohmann::json& tokenizer = m.extra["tokenizer"];
+  if (!tokenizer.is_object() || !tokenizer.contains("pad_id")) return 0;
+  if (!tokenizer["pad_id"].is_number_integer()) {
+    throw Error("extra.tokenizer.pad_id is " + tokenizer["pad_id"].dump() + ", not an integer", manifest_path,
+                "re-convert the dataset, or fix the pad id in manifest.json");
+  }
+  return tokenizer["pad_id"].get<int64_t>();
+}
 }  // namespace
 
 DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split, int rank, int world_size,
@@ -51,11 +104,29 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
   manifest_ = core::Manifest::load(dir_);
   const core::SplitInfo& info = manifest_.split(split_);
 
-  int64_t bytes_per_sample = 0;
+  const std::string manifest_path = (std::filesystem::path(dir_) / core::kManifestFile).string();
+  int64_t bytes_per_sample = 0;  // fixed-size fields; ragged ones add their average below
   for (const auto& spec : manifest_.fields) {
+    const int idx = static_cast<int>(fields_.size());
+    if (spec.ragged()) {
+      if (!is_integer(spec.dtype)) {
+        throw UsageError("ragged field '" + spec.name + "' is " + spec.dtype +
+                             "; the loader pads ragged rows of integers (token ids) only",
+                         manifest_path, "store the field as int32 or int64");
+      }
+      for (const auto& other : manifest_.fields) {
+        if (other.name == spec.name + "_length") {
+          throw Error("field '" + other.name + "' clashes with the lengths the loader delivers for ragged field '" +
+                          spec.name + "'",
+                      manifest_path, "rename the field when converting the dataset");
+        }
+      }
+      fields_.push_back({spec, spec.element_bytes(), nullptr, 0});
+      if (length_field_ < 0) length_field_ = idx;
+      continue;
+    }
     fields_.push_back({spec, spec.sample_bytes(), nullptr, 0});
     bytes_per_sample += spec.sample_bytes();
-    const int idx = static_cast<int>(fields_.size()) - 1;
     if (spec.name == "label") label_field_ = idx;
     if (spec.name == "image" && spec.dtype == "uint8" && (spec.shape.size() == 3 || spec.shape.size() == 2)) {
       image_field_ = idx;
@@ -63,7 +134,7 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
       image_shape_ = s.size() == 3 ? ImageShape{s[0], s[1], s[2]} : ImageShape{1, s[0], s[1]};
     }
   }
-  const std::string manifest_path = (std::filesystem::path(dir_) / core::kManifestFile).string();
+  if (length_field_ >= 0) pad_id_ = manifest_pad_id(manifest_, manifest_path);
   if (options_.augment && image_field_ < 0) {
     throw UsageError("augmentation needs a uint8 'image' field of shape [C, H, W]", manifest_path,
                      "turn augmentation off for this dataset");
@@ -82,6 +153,7 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
   }
 
   std::vector<int64_t> shard_rows;
+  int64_t split_rows = 0, ragged_bytes = 0;
   for (const auto& shard : info.shards) {
     const std::string path = (std::filesystem::path(dir_) / shard.file).string();
     if (options_.verify_checksums && !shard.checksum.empty()) {
@@ -97,9 +169,19 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
                       std::to_string(shard.samples),
                   path, "run `strike data verify " + dir_ + "` and re-convert");
     }
+    // A ragged field's values in this shard: its last offset, one entry read.
+    for (const auto& f : fields_) {
+      if (!f.spec.ragged()) continue;
+      int64_t values = 0;
+      reader.read_offsets(f.spec, reader.rows(), 1, &values);
+      ragged_bytes += values * f.bytes;
+    }
     shard_paths_.push_back(path);
     shard_rows.push_back(shard.samples);
+    split_rows += shard.samples;
   }
+  // Rows of average size, so block_bytes and shuffle_window_bytes still mean bytes.
+  if (split_rows > 0) bytes_per_sample += (ragged_bytes + split_rows - 1) / split_rows;
   SamplerOptions so;
   so.batch_size = options_.batch_size;
   so.shuffle = options_.shuffle;
@@ -107,6 +189,7 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
   so.seed = options_.seed;
   so.block_bytes = options_.block_bytes;
   so.shuffle_window_bytes = options_.shuffle_window_bytes;
+  so.bucket_batches = options_.bucket_batches;
   sampler_ = std::make_unique<Sampler>(shard_rows, std::max<int64_t>(1, bytes_per_sample), rank_, world_, so);
 }
 
@@ -184,6 +267,12 @@ bool DataLoader::push(Batch batch) {
 
 void DataLoader::load_window(const EpochPlan& plan, const Window& window) {
   for (auto& f : fields_) {
+    if (f.spec.ragged()) {
+      f.values.clear();  // keeps its capacity
+      f.row_start.resize(static_cast<size_t>(window.rows));
+      f.row_length.resize(static_cast<size_t>(window.rows));
+      continue;
+    }
     if (f.capacity < window.rows * f.bytes) {
       f.data.reset();
       f.capacity = window.rows * f.bytes;
@@ -204,8 +293,26 @@ void DataLoader::load_window(const EpochPlan& plan, const Window& window) {
     const Block& block = plan.blocks[window.first_block + k];
     const core::ShardReader& reader = shard(block.shard);
     // One read per field per block: HDF5 is never called per sample.
-    for (auto& f : fields_) reader.read(f.spec, block.start, block.count, f.data.get() + offset[k] * f.bytes);
+    for (auto& f : fields_) {
+      if (f.spec.ragged()) {
+        read_ragged_block(f, reader, block, offset[k]);
+      } else {
+        reader.read(f.spec, block.start, block.count, f.data.get() + offset[k] * f.bytes);
+      }
+    }
     if (label_field_ >= 0) check_labels(block, fields_[label_field_].data.get() + offset[k] * fields_[label_field_].bytes);
+  }
+}
+
+// One read of offsets and values per block, like the fixed fields; read_ragged checks the offsets
+// and names the shard if they are damaged.
+void DataLoader::read_ragged_block(Field& f, const core::ShardReader& reader, const Block& block, int64_t window_row) {
+  reader.read_ragged(f.spec, block.start, block.count, block_offsets_, block_values_);
+  const int64_t base = static_cast<int64_t>(f.values.size()) / f.bytes;
+  f.values.insert(f.values.end(), block_values_.begin(), block_values_.end());
+  for (int64_t i = 0; i < block.count; ++i) {
+    f.row_start[window_row + i] = base + block_offsets_[i];
+    f.row_length[window_row + i] = block_offsets_[i + 1] - block_offsets_[i];
   }
 }
 
@@ -242,6 +349,7 @@ void DataLoader::produce(EpochPlan plan) {
   // Per batch: one destination per field (a staging buffer for an image that is transformed after).
   std::vector<uint8_t> image_staging;
   std::vector<torch::Tensor> raw(fields_.size());
+  std::vector<RaggedRows> ragged(fields_.size());
   std::vector<int64_t> index;
   int64_t step = 0, filled = 0, size = 0;
   auto begin_batch = [&]() {
@@ -249,7 +357,11 @@ void DataLoader::produce(EpochPlan plan) {
     filled = 0;
     index.assign(static_cast<size_t>(size), 0);
     for (size_t i = 0; i < fields_.size(); ++i) {
-      if (static_cast<int>(i) == image_field_ && transform_image) {
+      if (fields_[i].spec.ragged()) {
+        raw[i] = torch::Tensor();
+        ragged[i].lengths.clear();
+        ragged[i].values.clear();
+      } else if (static_cast<int>(i) == image_field_ && transform_image) {
         image_staging.resize(static_cast<size_t>(size * fields_[i].bytes));
         raw[i] = torch::Tensor();
       } else {
@@ -260,7 +372,11 @@ void DataLoader::produce(EpochPlan plan) {
   std::vector<uint8_t*> dst(fields_.size());
   auto bind = [&]() {
     for (size_t i = 0; i < fields_.size(); ++i) {
-      dst[i] = raw[i].defined() ? static_cast<uint8_t*>(raw[i].data_ptr()) : image_staging.data();
+      if (fields_[i].spec.ragged()) {
+        dst[i] = nullptr;  // rows go to ragged[i]
+      } else {
+        dst[i] = raw[i].defined() ? static_cast<uint8_t*>(raw[i].data_ptr()) : image_staging.data();
+      }
     }
   };
 
@@ -279,17 +395,25 @@ void DataLoader::produce(EpochPlan plan) {
     for (int64_t b = window.first_block; b < window.first_block + window.num_blocks; ++b) {
       for (int64_t i = 0; i < plan.blocks[b].count; ++i) split_row.push_back(plan.blocks[b].split_row + i);
     }
-    for (int64_t at : sampler_->window_order(plan, w)) {
+    const std::vector<int64_t> no_lengths;
+    const std::vector<int64_t>& lengths = length_field_ >= 0 ? fields_[length_field_].row_length : no_lengths;
+    for (int64_t at : sampler_->window_order(plan, w, lengths)) {
       if (produced == plan.delivered) break;
       if (!sampler_->delivers(pos++)) continue;
       for (size_t i = 0; i < fields_.size(); ++i) {
-        const int64_t n = fields_[i].bytes;
-        std::memcpy(dst[i] + filled * n, fields_[i].data.get() + at * n, static_cast<size_t>(n));
+        const Field& f = fields_[i];
+        if (f.spec.ragged()) {
+          ragged[i].lengths.push_back(f.row_length[at]);
+          append_row(f.values.data() + f.row_start[at] * f.bytes, f.row_length[at], f.spec.dtype, ragged[i].values);
+          continue;
+        }
+        const int64_t n = f.bytes;
+        std::memcpy(dst[i] + filled * n, f.data.get() + at * n, static_cast<size_t>(n));
       }
       index[filled++] = split_row[at];
       ++produced;
       if (filled == size) {
-        if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, index))) return;
+        if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, ragged, index))) return;
         ++step;
         begin_batch();
         bind();
@@ -299,17 +423,24 @@ void DataLoader::produce(EpochPlan plan) {
   // Ranks with fewer rows still run every step, with empty batches, so none waits for another.
   for (; step < steps; ++step) {
     begin_batch();
-    if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, index))) return;
+    if (!push(finish_batch(plan.epoch, step, size, image_staging, raw, ragged, index))) return;
   }
 }
 
 Batch DataLoader::finish_batch(int64_t epoch, int64_t step, int64_t size, const std::vector<uint8_t>& images,
-                               std::vector<torch::Tensor>& raw, const std::vector<int64_t>& index) const {
+                               std::vector<torch::Tensor>& raw, const std::vector<RaggedRows>& ragged,
+                               const std::vector<int64_t>& index) const {
   Batch batch;
   batch.size = size;
   for (size_t i = 0; i < fields_.size(); ++i) {
     const Field& f = fields_[i];
-    if (static_cast<int>(i) == image_field_ && !raw[i].defined()) {
+    if (f.spec.ragged()) {
+      const std::vector<int64_t>& lengths = ragged[i].lengths;
+      batch.fields[f.spec.name] = padded_rows(lengths, ragged[i].values, pad_id_);
+      torch::Tensor length = torch::empty({static_cast<int64_t>(lengths.size())}, torch::kInt64);
+      std::copy(lengths.begin(), lengths.end(), length.data_ptr<int64_t>());
+      batch.fields[f.spec.name + "_length"] = length;
+    } else if (static_cast<int>(i) == image_field_ && !raw[i].defined()) {
       const auto dims = batch_shape(size, f.spec.shape);
       std::vector<SampleTransform> t;
       if (options_.augment) {

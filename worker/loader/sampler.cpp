@@ -14,6 +14,7 @@ namespace strike::worker {
 namespace {
 constexpr uint64_t kBlockStream = 0x426c6f636bULL;   // "Block": the epoch's block permutation
 constexpr uint64_t kWindowStream = 0x57696e646fULL;  // "Windo": row order within each window
+constexpr uint64_t kBucketStream = 0x4275636b65ULL;  // "Bucke": order of a length pool's global batches
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 }  // namespace
@@ -29,6 +30,8 @@ Sampler::Sampler(std::vector<int64_t> shard_rows, int64_t bytes_per_sample, int 
           "rank " + std::to_string(rank_) + " is outside world size " + std::to_string(world_));
   require(options_.batch_size > 0, "batch size must be positive, got " + std::to_string(options_.batch_size));
   require(bytes_per_sample_ > 0, "samples must have a positive size");
+  require(options_.bucket_batches >= 0,
+          "bucket_batches must not be negative (0 turns bucketing off), got " + std::to_string(options_.bucket_batches));
   for (int64_t r : shard_rows_) total_rows_ += r;
 
   // A small split gets small blocks, so shuffling blocks still mixes it. Independent of the world
@@ -93,7 +96,7 @@ EpochPlan Sampler::plan(int64_t epoch) const {
   for (size_t i = 0; i < plan.blocks.size(); ++i) {
     const int64_t count = plan.blocks[i].count;
     if (plan.windows.empty() || plan.windows.back().rows + count > window_rows) {
-      plan.windows.push_back({static_cast<int64_t>(i), 0, 0});
+      plan.windows.push_back({static_cast<int64_t>(i), 0, 0, plan.rows});
     }
     plan.windows.back().num_blocks += 1;
     plan.windows.back().rows += count;
@@ -113,17 +116,54 @@ EpochPlan Sampler::plan(int64_t epoch) const {
   return plan;
 }
 
-std::vector<int64_t> Sampler::window_order(const EpochPlan& plan, size_t w) const {
-  std::vector<int64_t> order(plan.windows.at(w).rows);
+void bucket_by_length(std::vector<int64_t>& order, const std::vector<int64_t>& lengths, int64_t stream_start,
+                      int64_t global_batch, int64_t pool_batches, uint64_t seed, int64_t epoch, int64_t window) {
+  require(lengths.size() == order.size(), "bucketing needs one length per row of the window: " +
+                                              std::to_string(lengths.size()) + " lengths for " +
+                                              std::to_string(order.size()) + " rows");
+  if (pool_batches <= 0 || global_batch <= 0) return;
+  const int64_t rows = static_cast<int64_t>(order.size());
+  // Sorted batches must coincide with the stream's global batches, or each would straddle two.
+  const int64_t head = (global_batch - stream_start % global_batch) % global_batch;
+  const int64_t whole = head < rows ? (rows - head) / global_batch : 0;
+  std::vector<int64_t> sorted;
+  std::vector<int64_t> batch_order;
+  for (int64_t pool = 0; pool * pool_batches < whole; ++pool) {
+    const int64_t batches = std::min(pool_batches, whole - pool * pool_batches);
+    const auto begin = order.begin() + head + pool * pool_batches * global_batch;
+    const auto end = begin + batches * global_batch;
+    // Stable: rows of equal length keep their shuffled order, so each batch is still a random draw among them.
+    std::stable_sort(begin, end, [&](int64_t a, int64_t b) { return lengths[a] < lengths[b]; });
+    sorted.assign(begin, end);
+    // Without this the epoch would run from short batches to long ones, a bias the optimizer would feel.
+    batch_order.resize(static_cast<size_t>(batches));
+    std::iota(batch_order.begin(), batch_order.end(), int64_t{0});
+    core::Rng rng(core::derive_seed({seed, static_cast<uint64_t>(epoch), kBucketStream, static_cast<uint64_t>(window),
+                                     static_cast<uint64_t>(pool)}));
+    core::shuffle(batch_order, rng);
+    for (int64_t k = 0; k < batches; ++k) {
+      std::copy_n(sorted.begin() + batch_order[k] * global_batch, global_batch, begin + k * global_batch);
+    }
+  }
+}
+
+std::vector<int64_t> Sampler::window_order(const EpochPlan& plan, size_t w, const std::vector<int64_t>& lengths) const {
+  const Window& window = plan.windows.at(w);
+  std::vector<int64_t> order(window.rows);
   std::iota(order.begin(), order.end(), int64_t{0});
   if (options_.shuffle) {
     core::Rng rng(core::derive_seed({options_.seed, static_cast<uint64_t>(plan.epoch), kWindowStream, static_cast<uint64_t>(w)}));
     core::shuffle(order, rng);
+    // Training only: evaluation keeps the split order, which predict's output relies on.
+    if (options_.bucket_batches > 0 && !lengths.empty()) {
+      bucket_by_length(order, lengths, window.stream_start, options_.batch_size * world_, options_.bucket_batches,
+                       options_.seed, plan.epoch, static_cast<int64_t>(w));
+    }
   }
   return order;
 }
 
-std::vector<int64_t> Sampler::delivered_rows(int64_t epoch) const {
+std::vector<int64_t> Sampler::delivered_rows(int64_t epoch, const std::vector<int64_t>& split_lengths) const {
   EpochPlan p = plan(epoch);
   std::vector<int64_t> rows;
   int64_t pos = 0;  // stream position
@@ -133,7 +173,14 @@ std::vector<int64_t> Sampler::delivered_rows(int64_t epoch) const {
     for (int64_t b = win.first_block; b < win.first_block + win.num_blocks; ++b) {
       for (int64_t i = 0; i < p.blocks[b].count; ++i) split_row.push_back(p.blocks[b].split_row + i);
     }
-    for (int64_t at : window_order(p, w)) {
+    std::vector<int64_t> lengths;
+    if (!split_lengths.empty()) {
+      require(static_cast<int64_t>(split_lengths.size()) == total_rows_,
+              "delivered_rows needs one length per split row: " + std::to_string(split_lengths.size()) + " for " +
+                  std::to_string(total_rows_) + " rows");
+      for (int64_t row : split_row) lengths.push_back(split_lengths[row]);
+    }
+    for (int64_t at : window_order(p, w, lengths)) {
       if (pos == p.stream_rows) break;
       if (delivers(pos++)) rows.push_back(split_row[at]);
     }

@@ -13,6 +13,7 @@ struct SamplerOptions {
   uint64_t seed = 0;                         // base of every random stream
   int64_t block_bytes = 1 << 20;             // target size of one contiguous read
   int64_t shuffle_window_bytes = 64 << 20;   // rows are shuffled within windows of about this size
+  int64_t bucket_batches = 50;               // training, given row lengths: global batches per length-sorted pool (0: off)
 };
 
 // Rows [start, start + count) of one shard; never crosses a shard boundary.
@@ -28,6 +29,7 @@ struct Window {
   int64_t first_block = 0;  // index into EpochPlan::blocks
   int64_t num_blocks = 0;
   int64_t rows = 0;
+  int64_t stream_start = 0;  // stream position of the window's first row (rows of the windows before it)
 };
 
 // One rank's epoch: the blocks it reads in order, grouped into windows. The windows' rows in
@@ -40,6 +42,18 @@ struct EpochPlan {
   int64_t stream_rows = 0;  // leading stream positions used this epoch (drop_last drops the rest)
   int64_t delivered = 0;    // rows this rank delivers
 };
+
+// Length bucketing of one window's delivery `order` (positions within the window, whose first row
+// is stream position `stream_start`), so that batches hold rows of similar length and pad little.
+// The whole global batches of `global_batch` rows that lie in the window are taken in pools of
+// `pool_batches`; each pool is stably sorted by `lengths[position]`, cut into global batches again,
+// and those are put in a random order drawn from (seed, epoch, window, pool). The at most two
+// partial global batches at the window's ends keep their places: they share a global batch with
+// the neighbouring window. Each pool is permuted within itself and depends on the global batch
+// only, never on how it is split among ranks, so every row is still delivered once and N ranks
+// with batch B still see the global batches of one rank with batch N*B.
+void bucket_by_length(std::vector<int64_t>& order, const std::vector<int64_t>& lengths, int64_t stream_start,
+                      int64_t global_batch, int64_t pool_batches, uint64_t seed, int64_t epoch, int64_t window);
 
 class Sampler {
  public:
@@ -63,9 +77,12 @@ class Sampler {
     return !options_.shuffle || (pos / options_.batch_size) % world_ == rank_;
   }
   // Positions within window `w`'s rows (blocks concatenated in order) in delivery order.
-  std::vector<int64_t> window_order(const EpochPlan& plan, size_t w) const;
+  // `lengths`: each of the window's rows' length (its first ragged field), which turns on length
+  // bucketing when training with bucket_batches > 0; empty: no bucketing (fixed-size data).
+  std::vector<int64_t> window_order(const EpochPlan& plan, size_t w, const std::vector<int64_t>& lengths = {}) const;
   // Split-row index of each row this rank delivers in the epoch, in order (O(rows); for tests/tools).
-  std::vector<int64_t> delivered_rows(int64_t epoch) const;
+  // `split_lengths`: each split row's length, to follow the loader's length bucketing; empty: none.
+  std::vector<int64_t> delivered_rows(int64_t epoch, const std::vector<int64_t>& split_lengths = {}) const;
 
  private:
   std::vector<Block> all_blocks() const;
