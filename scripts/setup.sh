@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev                      # LibTorch 1.13 (CPU)
+  libopenblas0-openmp               # an optimized BLAS behind libblas.so.3 (Debian's default is the reference BLAS:
+                                    # the text transformer ran ~10x slower on it); the OpenMP build follows torch's threads
   libopenmpi-dev openmpi-bin        # MPI ranks (openmpi-bin: mpirun, mpicc as used by tests/e2e/netns_smoke.sh)
   slurmctld slurmd slurm-client munge  # a real single-node Slurm 22.05 for tests/e2e/slurm_cluster.sh; its mpi/pmix plugin
                                     # (slurm-wlm-basic-plugins) loads libpmix2's PMIx, the one Open MPI uses (libopenmpi3 -> libpmix2)

@@ -104,6 +104,13 @@ std::vector<std::string> Classifier::metric_names() const {
   return names;
 }
 
+std::vector<std::string> Classifier::headline_metrics() const {
+  std::vector<std::string> names = {"loss", "top1"};
+  if (top5_) names.push_back("top5");
+  if (!class_keys_.empty()) names.push_back("macro_f1");
+  return names;
+}
+
 std::vector<std::string> Classifier::sum_names() const {
   std::vector<std::string> names = {"loss", "top1"};
   if (top5_) names.push_back("top5");

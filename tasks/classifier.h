@@ -28,6 +28,8 @@ class Classifier : public Task {
   // loss, top1, top5 (only above five classes when per-class metrics are on), then macro_f1 and
   // precision_<class>, recall_<class>, f1_<class> for each class.
   std::vector<std::string> metric_names() const override;
+  // Without the per-class figures, which would make the log line as long as the class list.
+  std::vector<std::string> headline_metrics() const override;
   std::vector<std::string> sum_names() const override;
   std::map<std::string, double> metrics(const MetricSums& sums) const override;
   bool higher_is_better(const std::string& metric) const override { return metric != "loss"; }

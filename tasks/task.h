@@ -37,6 +37,8 @@ class Task {
                                   MetricSums& sums) = 0;
   // Names of the metrics the task reports, e.g. {"loss", "top1", "top5"}.
   virtual std::vector<std::string> metric_names() const = 0;
+  // The metrics an epoch's log line shows, in order (metrics.csv and summary.json record them all).
+  virtual std::vector<std::string> headline_metrics() const { return metric_names(); }
   // Names of the sums accumulate_metrics produces, in a fixed order (ranks reduce them packed together).
   // Default: the reported metrics themselves, each a sum divided by the sample count.
   virtual std::vector<std::string> sum_names() const { return metric_names(); }

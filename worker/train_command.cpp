@@ -272,7 +272,10 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
     trainer.record("test", test_metrics);
     metrics.update(metrics_json("test_", test_metrics));
     std::string line = "test:";
-    for (const auto& [k, v] : test_metrics.values) line += fmt::format(" {} {:.4f}", k, v);
+    for (const auto& k : task->headline_metrics()) {
+      if (test_metrics.values.count(k)) line += fmt::format(" {} {:.4f}", k, test_metrics.values.at(k));
+    }
+    if (test_metrics.values.count("macro_f1")) line += " (per class: summary.json)";
     spdlog::info("{} ({} samples, best checkpoint from epoch {})", line, test_metrics.samples, trainer.state().best_epoch);
   }
   if (comm.rank() == 0) {

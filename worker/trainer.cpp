@@ -161,9 +161,9 @@ void Trainer::fit(DataLoader& train, DataLoader* val) {
     if (val) {
       EpochMetrics val_metrics = evaluate(*val, "val");
       record("val", val_metrics);
-      for (const auto& [k, v] : val_metrics.values) {
-        monitored["val_" + k] = v;
-        line += fmt::format(", val {} {:.4f}", k, v);
+      for (const auto& [k, v] : val_metrics.values) monitored["val_" + k] = v;
+      for (const auto& k : task_.headline_metrics()) {
+        if (val_metrics.values.count(k)) line += fmt::format(", val {} {:.4f}", k, val_metrics.values.at(k));
       }
     }
     double value = monitored.at(options_.monitor);
