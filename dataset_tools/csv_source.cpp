@@ -1,4 +1,4 @@
-// CSV parsing, schema inference and fitting, and the shards of a tabular classification dataset.
+// CSV schema inference and fitting, and the shards of a tabular classification dataset.
 #include "dataset_tools/csv_source.h"
 
 #include <spdlog/spdlog.h>
@@ -20,8 +20,6 @@ namespace strike::data {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr size_t kReadBytes = size_t{1} << 20;
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -103,79 +101,6 @@ struct RawColumn {
 };
 
 }  // namespace
-
-CsvReader::CsvReader(const std::string& path) : path_(path), in_(path, std::ios::binary), buffer_(kReadBytes) {
-  if (!in_ || fs::is_directory(path)) throw Error("cannot open the CSV file", path, "check the --input path");
-  if (get() == 0xEF && get() == 0xBB && get() == 0xBF) return;  // a byte order mark, skipped
-  pos_ = 0;  // no mark: the first buffer still holds the start of the file
-}
-
-int CsvReader::get() {
-  if (pos_ == size_) {
-    in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-    size_ = static_cast<size_t>(in_.gcount());
-    pos_ = 0;
-    if (size_ == 0) return EOF;
-  }
-  return static_cast<unsigned char>(buffer_[pos_++]);
-}
-
-bool CsvReader::next(std::vector<std::string>& fields) {
-  fields.clear();
-  int c = get();
-  while (c == '\r' || c == '\n') {
-    if (c == '\n') ++line_;
-    c = get();
-  }
-  if (c == EOF) return false;
-  record_line_ = line_;
-  std::string field;
-  bool quoted = false;
-  while (true) {
-    if (c == '"' && field.empty() && !quoted) {
-      quoted = true;
-      const int64_t open_line = line_;
-      while (true) {
-        c = get();
-        if (c == EOF) {
-          throw Error("a quoted field is never closed", path_ + ":" + std::to_string(open_line),
-                      "close the quote; a quote inside a quoted field is written \"\"");
-        }
-        if (c == '"') {
-          c = get();
-          if (c != '"') break;  // the closing quote; `c` is what follows it
-        } else if (c == '\n') {
-          ++line_;
-        }
-        field += static_cast<char>(c);
-      }
-      if (c == '\r') {
-        c = get();
-        if (c != '\n') throw Error("text after a closing quote", where(), "quote the whole field");
-      }
-      if (c != ',' && c != '\n' && c != EOF) {
-        throw Error("text after a closing quote", where(), "quote the whole field; write a quote inside it as \"\"");
-      }
-      continue;
-    }
-    if (c == ',') {
-      fields.push_back(std::move(field));
-      field.clear();
-      quoted = false;
-    } else if (c == '\n' || c == EOF) {
-      fields.push_back(std::move(field));
-      if (c == '\n') ++line_;
-      return true;
-    } else if (c == '\r') {
-      c = get();
-      if (c != '\n') field += '\r';
-      continue;
-    } else {
-      field += static_cast<char>(c);
-    }
-    c = get();
-  }
-}
 
 bool is_csv_input(const std::string& kind, const std::string& input) {
   if (kind == "csv") return true;

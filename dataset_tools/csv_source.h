@@ -1,37 +1,16 @@
-// CSV files (RFC 4180) read as a stream, and their conversion into a tabular classification dataset.
+// The conversion of a CSV file (read by CsvReader) into a tabular classification dataset.
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/manifest.h"
 #include "dataset_tools/converter.h"
+#include "dataset_tools/csv_reader.h"
 #include "dataset_tools/split.h"
 #include "dataset_tools/tabular_schema.h"
 
 namespace strike::data {
-
-// Reads one record at a time: quoted fields, "" inside quotes, commas and newlines inside quotes,
-// LF or CRLF line ends, a UTF-8 byte order mark; blank lines are skipped.
-class CsvReader {
- public:
-  explicit CsvReader(const std::string& path);  // throws Error when the file cannot be opened
-  // Reads the next record into `fields`; false at the end of the file. Throws Error naming
-  // file:line for an unterminated quote or text after a closing quote.
-  bool next(std::vector<std::string>& fields);
-  int64_t line() const { return record_line_; }  // the line the last record started on (1-based)
-  std::string where() const { return path_ + ":" + std::to_string(record_line_); }  // "file:line"
-
- private:
-  int get();
-
-  std::string path_;
-  std::ifstream in_;
-  std::vector<char> buffer_;
-  size_t pos_ = 0, size_ = 0;
-  int64_t line_ = 1, record_line_ = 0;
-};
 
 // A CSV file read, split and encoded with the schema fitted on its train split; every check that
 // can fail on the input has run once this exists, so writing it only fails on the output side.
