@@ -139,6 +139,8 @@ ColumnSchema fit_numeric(const std::string& name, std::vector<double> values, bo
   std::nth_element(values.begin(), middle, values.end());
   c.median = *middle;
   if (n % 2 == 0) c.median = (*std::max_element(values.begin(), middle) + c.median) / 2;
+  // Which signed zero nth_element lands on depends on the values' order: a zero median is always +0.
+  if (c.median == 0) c.median = 0.0;
   return c;
 }
 

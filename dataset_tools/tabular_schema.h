@@ -49,7 +49,8 @@ struct TabularSchema {
   static TabularSchema from_json(const nlohmann::json& j);
 };
 
-// Fits a numeric column on its train values (missing ones left out).
+// Fits a numeric column on its train values (missing ones left out), in memory. The converter streams
+// the same fit with NumericFit (numeric_fit.h), which tests hold bit for bit equal to this.
 ColumnSchema fit_numeric(const std::string& name, std::vector<double> train_values, bool has_missing);
 // Builds a categorical column's vocabulary from its distinct non-missing train values.
 ColumnSchema fit_categorical(const std::string& name, std::vector<std::string> train_values);
