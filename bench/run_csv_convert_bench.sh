@@ -43,10 +43,10 @@ cat > "$section" <<MD
 ## CSV conversion (bench/run_csv_convert_bench.sh, $date_str)
 
 Synthetic table (bench/make_csv.py): $rows rows ($mb MB) and $((rows * 10)) rows, 5 numeric columns with 2% NA,
-3 categorical, 3 classes. strike: \`strike data convert --target species\` (two streaming passes, schema,
-stratified split, encoding, 4+1+1 shards). Reference: bench/csv_convert_reference.py, the same steps with pandas
-1.5 and h5py. Best of 3 wall times, process start-up included (strike's alone: $startup s, LibTorch's loading);
-peak RSS by GNU time. Load before the runs: $load.
+3 categorical, 3 classes. strike: \`strike data convert --target species\` (three streaming passes, schema,
+stratified split, encoding through a staging file, 4+1+1 shards). Reference: bench/csv_convert_reference.py, the
+same steps with pandas 1.5 and h5py. Best of 3 wall times, process start-up included (strike's alone: $startup s,
+LibTorch's loading); peak RSS by GNU time. Load before the runs: $load.
 
 | figure | reference | ratio | machine | date |
 |---|---|---|---|---|

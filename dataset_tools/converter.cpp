@@ -213,7 +213,7 @@ core::Manifest convert(const ConvertOptions& options) {
   const bool csv = is_csv_input(options.source, options.input);
   std::unique_ptr<ImageSource> source;
   std::unique_ptr<TextSource> text;
-  TabularData table;
+  TabularPlan table;
   if (is_text_source(options.source)) {
     text = open_text_source(options);
   } else if (csv) {

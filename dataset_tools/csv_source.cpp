@@ -1,18 +1,22 @@
-// CSV parsing, schema inference and fitting, and the shards of a tabular classification dataset.
+// CSV conversion: schema inference and fitting, encoding through an ordered staging file, and the shards.
 #include "dataset_tools/csv_source.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <deque>
 #include <filesystem>
 #include <limits>
-#include <map>
 #include <set>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "core/shard.h"
+#include "dataset_tools/csv_reader.h"
+#include "dataset_tools/ordered_staging.h"
 #include "dataset_tools/output_dir.h"
 
 namespace strike::data {
@@ -21,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kReadBytes = size_t{1} << 20;
+constexpr const char* kStagingFile = ".rows.staging";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -34,10 +38,26 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return s;
 }
 
+// Distinct strings, each with the id of its first appearance; a string already held costs no allocation.
+class StringIds {
+ public:
+  int64_t id(std::string_view s) {
+    auto it = ids_.find(s);
+    if (it != ids_.end()) return it->second;
+    strings_.emplace_back(s);
+    return ids_.emplace(strings_.back(), static_cast<int64_t>(strings_.size()) - 1).first->second;
+  }
+  const std::deque<std::string>& strings() const { return strings_; }  // by id
+
+ private:
+  std::deque<std::string> strings_;  // a deque never moves what it holds: the keys below point into it
+  std::unordered_map<std::string_view, int64_t> ids_;
+};
+
 // What the first pass learns about one column.
 struct ColumnScan {
   bool all_numeric = true;   // every non-missing value parsed as a finite number
-  bool has_missing = false;  // in any split
+  bool has_missing = false;  // in any split (only learnt while the column looks numeric)
   int64_t first_bad_line = 0;
   std::string first_bad;     // the first value that is not a number, for --numeric errors
 };
@@ -83,7 +103,7 @@ Header read_header(CsvReader& reader, const ConvertOptions& o) {
   return h;
 }
 
-void check_fields(const CsvReader& reader, const std::vector<std::string>& fields, const Header& h) {
+void check_fields(const CsvReader& reader, const std::vector<std::string_view>& fields, const Header& h) {
   if (fields.size() != h.names.size()) {
     throw Error("row has " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(h.names.size()),
                 reader.where(), "quote fields that contain commas, and double quotes inside quoted fields");
@@ -94,303 +114,423 @@ void check_fields(const CsvReader& reader, const std::vector<std::string>& field
   }
 }
 
-// Values of the second pass, before encoding: numbers (NaN = missing) or per-column category ids.
-struct RawColumn {
-  std::vector<double> numbers;
-  std::vector<int32_t> ids;  // -1 = missing
-  std::unordered_map<std::string, int32_t> id_of;
-  std::vector<std::string> values;  // by id
+// Another pass over the file: its header read and skipped, each row checked against the first pass.
+class Rescan {
+ public:
+  Rescan(const std::string& path, const Header& header, int64_t rows)
+      : path_(path), header_(header), rows_(rows), reader_(path) {
+    reader_.next(fields_);
+  }
+  // The next row's fields, or nullptr after the last row.
+  const std::vector<std::string_view>* next() {
+    if (!reader_.next(fields_)) {
+      if (row_ != rows_) {
+        throw Error("the file changed while it was being converted: " + std::to_string(row_) + " data rows now, " +
+                        std::to_string(rows_) + " before",
+                    path_, "convert a file nobody writes to");
+      }
+      return nullptr;
+    }
+    if (row_++ >= rows_) throw Error("the file grew while it was being converted", path_, "convert a file nobody writes to");
+    check_fields(reader_, fields_, header_);
+    return &fields_;
+  }
+  int64_t row() const { return row_ - 1; }  // of the fields last returned, from 0
+
+ private:
+  std::string path_;
+  const Header& header_;
+  int64_t rows_, row_ = 0;
+  CsvReader reader_;
+  std::vector<std::string_view> fields_;
+};
+
+// The value of a numeric field, NaN when missing (or, should the file have changed, not a number).
+double number_or_nan(std::string_view field) {
+  double value;
+  return parse_number(field, value) ? value : std::numeric_limits<double>::quiet_NaN();
+}
+
+// Pass 1: field counts, targets (as labels), and which columns hold only numbers.
+struct Scan {
+  Header header;
+  std::vector<ColumnScan> columns;
+  std::vector<std::string> class_names;
+  std::vector<int64_t> labels;
+};
+
+Scan scan_csv(const ConvertOptions& o) {
+  Scan scan;
+  CsvReader reader(o.input);
+  scan.header = read_header(reader, o);
+  const Header& h = scan.header;
+  scan.columns.resize(h.names.size());
+  StringIds classes;
+  std::vector<std::string_view> fields;
+  while (reader.next(fields)) {
+    check_fields(reader, fields, h);
+    for (size_t c = 0; c < fields.size(); ++c) {
+      ColumnScan& s = scan.columns[c];
+      if (c == h.target || !s.all_numeric) continue;  // a column that is not numeric has nothing more to tell
+      double value;
+      if (parse_number(fields[c], value)) continue;  // the common case first: a number is never missing
+      if (is_missing(fields[c])) {
+        s.has_missing = true;
+      } else {
+        s.all_numeric = false;
+        s.first_bad_line = reader.line();
+        s.first_bad = std::string(fields[c]);
+      }
+    }
+    scan.labels.push_back(classes.id(fields[h.target]));  // the class's first appearance for now
+  }
+  if (scan.labels.empty()) throw Error("the CSV file has a header but no rows", o.input, "add data rows");
+  std::vector<std::string> names(classes.strings().begin(), classes.strings().end());
+  std::sort(names.begin(), names.end());
+  if (names.size() < 2) {
+    throw Error("the target column '" + o.target + "' has only one class, '" + names.front() + "'", o.input,
+                "a classifier needs at least two classes; check --target");
+  }
+  std::vector<int64_t> sorted_id(names.size());
+  for (size_t first = 0; first < names.size(); ++first) {
+    const std::string& name = classes.strings()[first];
+    sorted_id[first] = std::lower_bound(names.begin(), names.end(), name) - names.begin();
+  }
+  for (int64_t& label : scan.labels) label = sorted_id[static_cast<size_t>(label)];
+  scan.class_names = std::move(names);
+  return scan;
+}
+
+std::vector<ColumnKind> column_kinds(const Scan& scan, const ConvertOptions& o) {
+  std::vector<ColumnKind> kinds(scan.columns.size(), ColumnKind::kNumeric);
+  for (size_t c = 0; c < scan.columns.size(); ++c) {
+    if (c == scan.header.target) continue;
+    const std::string& name = scan.header.names[c];
+    const bool forced_numeric = std::count(o.numeric.begin(), o.numeric.end(), name) > 0;
+    const bool forced_categorical = std::count(o.categorical.begin(), o.categorical.end(), name) > 0;
+    if (forced_numeric && !scan.columns[c].all_numeric) {
+      throw Error("column '" + name + "' is --numeric but holds '" + scan.columns[c].first_bad + "', not a number",
+                  o.input + ":" + std::to_string(scan.columns[c].first_bad_line),
+                  "fix the value (missing values are empty or NA), or leave the column out of --numeric");
+    }
+    kinds[c] = forced_categorical || !scan.columns[c].all_numeric ? ColumnKind::kCategorical : ColumnKind::kNumeric;
+  }
+  return kinds;
+}
+
+// Pass 2, on train rows only: the categorical columns' distinct values and the numeric columns' sums
+// (and their medians' first pass). Lays out the numeric field: values first, indicators after them.
+void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnKind>& kinds, const ConvertOptions& o,
+                  const TabularLimits& limits) {
+  const Header& h = scan.header;
+  const int64_t rows = static_cast<int64_t>(plan.labels.size());
+  std::vector<bool> in_train(static_cast<size_t>(rows), false);
+  for (int64_t i : plan.split.train) in_train[static_cast<size_t>(i)] = true;
+
+  std::vector<size_t> numeric, categorical;  // header columns of each kind, in CSV order
+  for (size_t c = 0; c < kinds.size(); ++c) {
+    if (c != h.target) (kinds[c] == ColumnKind::kNumeric ? numeric : categorical).push_back(c);
+  }
+  // A smaller share only costs passes over the staged rows, at most three.
+  const int64_t median_values = limits.median_values / std::max<int64_t>(1, static_cast<int64_t>(numeric.size()));
+  std::vector<NumericFit> fits(numeric.size(), NumericFit(median_values));
+  std::vector<StringIds> values(categorical.size());
+  Rescan rescan(o.input, h, rows);
+  while (const auto* fields = rescan.next()) {
+    if (!in_train[static_cast<size_t>(rescan.row())]) continue;
+    for (size_t j = 0; j < numeric.size(); ++j) {
+      const double value = number_or_nan((*fields)[numeric[j]]);
+      if (!std::isnan(value)) fits[j].add(value);
+    }
+    for (size_t k = 0; k < categorical.size(); ++k) {
+      const std::string_view value = (*fields)[categorical[k]];
+      if (!is_missing(value)) values[k].id(value);
+    }
+  }
+  for (NumericFit& fit : fits) fit.end_pass();
+
+  TabularSchema& schema = plan.schema;
+  schema.target = o.target;
+  int64_t numeric_at = 0, categorical_at = 0;
+  for (size_t c = 0; c < kinds.size(); ++c) {
+    if (c == h.target) continue;
+    ColumnSchema fitted;
+    if (kinds[c] == ColumnKind::kNumeric) {
+      fitted.name = h.names[c];
+      fitted.kind = ColumnKind::kNumeric;
+      fitted.has_missing = scan.columns[c].has_missing;
+      fitted.position = numeric_at++;
+    } else {
+      const auto& distinct = values[static_cast<size_t>(categorical_at)].strings();
+      if (static_cast<int64_t>(distinct.size()) > o.max_categories) {
+        throw Error("column '" + h.names[c] + "' has " + std::to_string(distinct.size()) +
+                        " distinct values in the train split, more than --max-categories " +
+                        std::to_string(o.max_categories),
+                    o.input,
+                    "pass --numeric " + h.names[c] + " if it holds numbers, raise --max-categories, or drop the column");
+      }
+      fitted = fit_categorical(h.names[c], std::vector<std::string>(distinct.begin(), distinct.end()));
+      fitted.position = categorical_at++;
+    }
+    schema.columns.push_back(std::move(fitted));
+    plan.source_column.push_back(c);
+  }
+  for (auto& col : schema.columns) {
+    if (col.kind == ColumnKind::kNumeric && col.has_missing) col.indicator = numeric_at++;
+  }
+  plan.numeric_fits = std::move(fits);
+}
+
+// A staged row: the numeric columns' values as read (NaN = missing), then the categorical columns'
+// vocabulary indices; the median and std they are encoded with are only known once all rows are staged.
+class StagedRow {
+ public:
+  StagedRow(int64_t numeric, int64_t categorical)
+      : numeric_(static_cast<size_t>(numeric)), bytes_(numeric * 8 + categorical * 4) {}
+  int64_t bytes() const { return bytes_; }
+  void set_number(char* record, size_t j, double value) const { std::memcpy(record + j * 8, &value, 8); }
+  double number(const char* record, size_t j) const {
+    double value;
+    std::memcpy(&value, record + j * 8, 8);
+    return value;
+  }
+  void set_index(char* record, size_t k, int32_t index) const { std::memcpy(record + numeric_ * 8 + k * 4, &index, 4); }
+  int32_t index(const char* record, size_t k) const {
+    int32_t index;
+    std::memcpy(&index, record + numeric_ * 8 + k * 4, 4);
+    return index;
+  }
+
+ private:
+  size_t numeric_;
+  int64_t bytes_;
+};
+
+// A categorical column's vocabulary index of a raw value, as ColumnSchema::encode_category gives it.
+class VocabularyIndex {
+ public:
+  explicit VocabularyIndex(const ColumnSchema& column) {
+    if (column.vocabulary.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+      throw Error("column '" + column.name + "' has more than 2^31 categories", "", "lower --max-categories");
+    }
+    // Only the entries after the two reserved ones are values: a value "<missing>" is not missing.
+    for (size_t i = 2; i < column.vocabulary.size(); ++i) index_.emplace(column.vocabulary[i], static_cast<int32_t>(i));
+  }
+  int32_t operator()(std::string_view value) const {
+    if (is_missing(value)) return static_cast<int32_t>(kMissingIndex);
+    auto it = index_.find(value);
+    return it == index_.end() ? static_cast<int32_t>(kUnknownIndex) : it->second;
+  }
+
+ private:
+  std::unordered_map<std::string_view, int32_t> index_;  // views of the schema's vocabulary
+};
+
+// One output split: its rows occupy staging positions [begin, begin + rows).
+struct SplitPlace {
+  std::string name;
+  int64_t begin = 0, rows = 0;
+};
+
+// Where every row goes: the splits one after another, each in its seeded order (the order of its shards).
+struct RowPlaces {
+  std::vector<SplitPlace> splits;     // train, val, test
+  std::vector<int64_t> position;      // per data row, in file order
+  std::vector<int64_t> label_at;      // per position
+  int64_t train_rows() const { return splits[0].rows; }
+};
+
+// Uses up the plan's labels and split, which RowPlaces holds in another order.
+RowPlaces place_rows(TabularPlan& plan, uint64_t seed) {
+  RowPlaces places;
+  const size_t rows = plan.labels.size();
+  places.position.resize(rows);
+  std::vector<int64_t>* parts[] = {&plan.split.train, &plan.split.val, &plan.split.test};
+  const char* names[] = {"train", "val", "test"};
+  int64_t begin = 0;
+  for (size_t s = 0; s < 3; ++s) {
+    std::vector<int64_t> order = std::move(*parts[s]);
+    shuffle_split(order, seed, s);
+    for (size_t i = 0; i < order.size(); ++i) places.position[static_cast<size_t>(order[i])] = begin + static_cast<int64_t>(i);
+    places.splits.push_back({names[s], begin, static_cast<int64_t>(order.size())});
+    begin += static_cast<int64_t>(order.size());
+  }
+  places.label_at.resize(rows);
+  for (size_t r = 0; r < rows; ++r) places.label_at[static_cast<size_t>(places.position[r])] = plan.labels[r];
+  std::vector<int64_t>().swap(plan.labels);
+  return places;
+}
+
+// Pass 3: every row staged at its position, while the numeric fits make their second pass over the
+// train rows (in file order, as the first). Frees the positions, which nothing needs afterwards.
+void stage_rows(TabularPlan& plan, RowPlaces& places, const StagedRow& layout, const std::string& input,
+                OrderedStaging& staging) {
+  std::vector<size_t> numeric_source, categorical_source;
+  std::vector<VocabularyIndex> vocabularies;
+  for (size_t k = 0; k < plan.schema.columns.size(); ++k) {
+    const ColumnSchema& col = plan.schema.columns[k];
+    if (col.kind == ColumnKind::kNumeric) {
+      numeric_source.push_back(plan.source_column[k]);
+    } else {
+      categorical_source.push_back(plan.source_column[k]);
+      vocabularies.emplace_back(col);
+    }
+  }
+  const Header header{plan.header, plan.target};
+  const int64_t train_rows = places.train_rows();
+  std::vector<char> record(static_cast<size_t>(layout.bytes()));
+  Rescan rescan(input, header, static_cast<int64_t>(places.position.size()));
+  while (const auto* fields = rescan.next()) {
+    const int64_t at = places.position[static_cast<size_t>(rescan.row())];
+    for (size_t j = 0; j < numeric_source.size(); ++j) {
+      const double value = number_or_nan((*fields)[numeric_source[j]]);
+      layout.set_number(record.data(), j, value);
+      if (at < train_rows && !std::isnan(value)) plan.numeric_fits[j].add(value);
+    }
+    for (size_t k = 0; k < categorical_source.size(); ++k) {
+      layout.set_index(record.data(), k, vocabularies[k]((*fields)[categorical_source[k]]));
+    }
+    staging.put(at, record.data());
+  }
+  std::vector<int64_t>().swap(places.position);
+  staging.finish_writing();
+}
+
+// Ends the numeric fits' second pass and gives the exact medians that need it more passes over the
+// staged train rows; then sets every numeric column's median, mean and std.
+void finish_numeric_fits(TabularPlan& plan, const StagedRow& layout, int64_t train_rows, OrderedStaging& staging) {
+  std::vector<NumericFit>& fits = plan.numeric_fits;
+  bool fitted = true;
+  for (NumericFit& fit : fits) fitted = fit.end_pass() && fitted;
+  while (!fitted) {
+    staging.scan(train_rows, [&](const char* record) {
+      for (size_t j = 0; j < fits.size(); ++j) {
+        const double value = layout.number(record, j);
+        if (!fits[j].done() && !std::isnan(value)) fits[j].add(value);
+      }
+    });
+    fitted = true;
+    for (NumericFit& fit : fits) fitted = (fit.done() || fit.end_pass()) && fitted;
+  }
+  for (size_t k = 0, j = 0; k < plan.schema.columns.size(); ++k) {
+    if (plan.schema.columns[k].kind == ColumnKind::kNumeric) fits[j++].apply(plan.schema.columns[k]);
+  }
+}
+
+// Encodes staged rows into a shard's "numeric" and "categorical" rows with the fitted schema.
+class RowEncoder {
+ public:
+  RowEncoder(const TabularSchema& schema, const StagedRow& layout)
+      : layout_(layout), numeric_width_(schema.numeric_width()), categorical_width_(schema.categorical_width()) {
+    for (const auto& col : schema.columns) (col.kind == ColumnKind::kNumeric ? numeric_ : categorical_).push_back(&col);
+  }
+  void encode(const char* staged, int64_t count, std::vector<float>& numeric, std::vector<int64_t>& categorical) const {
+    numeric.resize(static_cast<size_t>(count * numeric_width_));
+    categorical.resize(static_cast<size_t>(count * categorical_width_));
+    for (int64_t i = 0; i < count; ++i) {
+      const char* record = staged + i * layout_.bytes();
+      float* out = numeric.data() + i * numeric_width_;
+      for (size_t j = 0; j < numeric_.size(); ++j) {
+        const double value = layout_.number(record, j);
+        out[numeric_[j]->position] = numeric_[j]->encode_numeric(value);
+        if (numeric_[j]->indicator >= 0) out[numeric_[j]->indicator] = std::isnan(value) ? 1.0f : 0.0f;
+      }
+      for (size_t k = 0; k < categorical_.size(); ++k) {
+        categorical[static_cast<size_t>(i * categorical_width_ + categorical_[k]->position)] = layout_.index(record, k);
+      }
+    }
+  }
+
+ private:
+  const StagedRow& layout_;
+  int64_t numeric_width_, categorical_width_;
+  std::vector<const ColumnSchema*> numeric_, categorical_;  // in staging order
 };
 
 }  // namespace
-
-CsvReader::CsvReader(const std::string& path) : path_(path), in_(path, std::ios::binary), buffer_(kReadBytes) {
-  if (!in_ || fs::is_directory(path)) throw Error("cannot open the CSV file", path, "check the --input path");
-  if (get() == 0xEF && get() == 0xBB && get() == 0xBF) return;  // a byte order mark, skipped
-  pos_ = 0;  // no mark: the first buffer still holds the start of the file
-}
-
-int CsvReader::get() {
-  if (pos_ == size_) {
-    in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
-    size_ = static_cast<size_t>(in_.gcount());
-    pos_ = 0;
-    if (size_ == 0) return EOF;
-  }
-  return static_cast<unsigned char>(buffer_[pos_++]);
-}
-
-bool CsvReader::next(std::vector<std::string>& fields) {
-  fields.clear();
-  int c = get();
-  while (c == '\r' || c == '\n') {
-    if (c == '\n') ++line_;
-    c = get();
-  }
-  if (c == EOF) return false;
-  record_line_ = line_;
-  std::string field;
-  bool quoted = false;
-  while (true) {
-    if (c == '"' && field.empty() && !quoted) {
-      quoted = true;
-      const int64_t open_line = line_;
-      while (true) {
-        c = get();
-        if (c == EOF) {
-          throw Error("a quoted field is never closed", path_ + ":" + std::to_string(open_line),
-                      "close the quote; a quote inside a quoted field is written \"\"");
-        }
-        if (c == '"') {
-          c = get();
-          if (c != '"') break;  // the closing quote; `c` is what follows it
-        } else if (c == '\n') {
-          ++line_;
-        }
-        field += static_cast<char>(c);
-      }
-      if (c == '\r') {
-        c = get();
-        if (c != '\n') throw Error("text after a closing quote", where(), "quote the whole field");
-      }
-      if (c != ',' && c != '\n' && c != EOF) {
-        throw Error("text after a closing quote", where(), "quote the whole field; write a quote inside it as \"\"");
-      }
-      continue;
-    }
-    if (c == ',') {
-      fields.push_back(std::move(field));
-      field.clear();
-      quoted = false;
-    } else if (c == '\n' || c == EOF) {
-      fields.push_back(std::move(field));
-      if (c == '\n') ++line_;
-      return true;
-    } else if (c == '\r') {
-      c = get();
-      if (c != '\n') field += '\r';
-      continue;
-    } else {
-      field += static_cast<char>(c);
-    }
-    c = get();
-  }
-}
 
 bool is_csv_input(const std::string& kind, const std::string& input) {
   if (kind == "csv") return true;
   return kind == "auto" && fs::is_regular_file(input) && lower(fs::path(input).extension().string()) == ".csv";
 }
 
-TabularData read_tabular_csv(const ConvertOptions& o) {
+TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limits) {
   if (o.target.empty()) throw UsageError("no target column given", "", "pass --target COLUMN naming the class column");
   if (!fs::is_regular_file(o.input)) throw Error("the CSV file does not exist", o.input, "check the --input path");
-
-  // Pass 1: field counts, targets, and which columns hold only numbers.
-  CsvReader reader(o.input);
-  const Header h = read_header(reader, o);
-  const size_t columns = h.names.size();
-  std::vector<ColumnScan> scans(columns);
-  std::map<std::string, int64_t> class_of;
-  std::vector<std::string> targets;  // per row; replaced by labels below
-  std::vector<std::string> fields;
-  while (reader.next(fields)) {
-    check_fields(reader, fields, h);
-    for (size_t c = 0; c < columns; ++c) {
-      if (c == h.target) continue;
-      ColumnScan& s = scans[c];
-      double value;
-      if (is_missing(fields[c])) {
-        s.has_missing = true;
-      } else if (s.all_numeric && !parse_number(fields[c], value)) {
-        s.all_numeric = false;
-        s.first_bad_line = reader.line();
-        s.first_bad = fields[c];
-      }
-    }
-    class_of.emplace(fields[h.target], 0);
-    targets.push_back(std::move(fields[h.target]));
-  }
-  if (targets.empty()) throw Error("the CSV file has a header but no rows", o.input, "add data rows");
-  if (class_of.size() < 2) {
-    throw Error("the target column '" + o.target + "' has only one class, '" + class_of.begin()->first + "'", o.input,
-                "a classifier needs at least two classes; check --target");
-  }
-
-  TabularData data;
-  for (auto& [name, index] : class_of) {
-    index = static_cast<int64_t>(data.class_names.size());
-    data.class_names.push_back(name);
-  }
-  data.labels.reserve(targets.size());
-  for (const auto& t : targets) data.labels.push_back(class_of.at(t));
-  targets = {};
-  const int64_t rows = static_cast<int64_t>(data.labels.size());
-
-  std::vector<ColumnKind> kinds(columns, ColumnKind::kNumeric);
-  for (size_t c = 0; c < columns; ++c) {
-    if (c == h.target) continue;
-    const std::string& name = h.names[c];
-    const bool forced_numeric = std::count(o.numeric.begin(), o.numeric.end(), name) > 0;
-    const bool forced_categorical = std::count(o.categorical.begin(), o.categorical.end(), name) > 0;
-    if (forced_numeric && !scans[c].all_numeric) {
-      throw Error("column '" + name + "' is --numeric but holds '" + scans[c].first_bad + "', not a number",
-                  o.input + ":" + std::to_string(scans[c].first_bad_line),
-                  "fix the value (missing values are empty or NA), or leave the column out of --numeric");
-    }
-    kinds[c] = forced_categorical || !scans[c].all_numeric ? ColumnKind::kCategorical : ColumnKind::kNumeric;
-  }
-
-  data.split = stratified_split(data.labels, static_cast<int64_t>(data.class_names.size()), o.val_fraction,
+  Scan scan = scan_csv(o);
+  const std::vector<ColumnKind> kinds = column_kinds(scan, o);
+  TabularPlan plan;
+  plan.labels = std::move(scan.labels);
+  plan.class_names = std::move(scan.class_names);
+  plan.split = stratified_split(plan.labels, static_cast<int64_t>(plan.class_names.size()), o.val_fraction,
                                 o.test_fraction, o.seed);
-  std::vector<bool> in_train(static_cast<size_t>(rows), false);
-  for (int64_t i : data.split.train) in_train[static_cast<size_t>(i)] = true;
-
-  // Pass 2: the values themselves, numbers parsed and categories interned per column.
-  std::vector<RawColumn> raw(columns);
-  CsvReader values(o.input);
-  values.next(fields);
-  for (int64_t row = 0; values.next(fields); ++row) {
-    if (row >= rows) throw Error("the file grew while it was being converted", o.input, "convert a file nobody writes to");
-    check_fields(values, fields, h);
-    for (size_t c = 0; c < columns; ++c) {
-      if (c == h.target) continue;
-      RawColumn& col = raw[c];
-      if (kinds[c] == ColumnKind::kNumeric) {
-        double value = std::numeric_limits<double>::quiet_NaN();
-        if (!is_missing(fields[c])) parse_number(fields[c], value);
-        col.numbers.push_back(value);
-      } else if (is_missing(fields[c])) {
-        col.ids.push_back(-1);
-      } else {
-        auto [it, added] = col.id_of.emplace(fields[c], static_cast<int32_t>(col.values.size()));
-        if (added) col.values.push_back(fields[c]);
-        col.ids.push_back(it->second);
-      }
-    }
-  }
-
-  // Fit on train rows only, then lay out the numeric field: values first, indicators after them.
-  TabularSchema& schema = data.schema;
-  schema.target = o.target;
-  int64_t numeric_at = 0, categorical_at = 0;
-  std::vector<size_t> source_column;
-  for (size_t c = 0; c < columns; ++c) {
-    if (c == h.target) continue;
-    RawColumn& col = raw[c];
-    ColumnSchema fitted;
-    if (kinds[c] == ColumnKind::kNumeric) {
-      std::vector<double> train;
-      for (int64_t r = 0; r < rows; ++r) {
-        if (in_train[r] && !std::isnan(col.numbers[r])) train.push_back(col.numbers[r]);
-      }
-      fitted = fit_numeric(h.names[c], std::move(train), scans[c].has_missing);
-      fitted.position = numeric_at++;
-    } else {
-      std::vector<bool> seen(col.values.size(), false);
-      for (int64_t r = 0; r < rows; ++r) {
-        if (in_train[r] && col.ids[r] >= 0) seen[col.ids[r]] = true;
-      }
-      std::vector<std::string> train;
-      for (size_t id = 0; id < seen.size(); ++id) {
-        if (seen[id]) train.push_back(col.values[id]);
-      }
-      if (static_cast<int64_t>(train.size()) > o.max_categories) {
-        throw Error("column '" + h.names[c] + "' has " + std::to_string(train.size()) +
-                        " distinct values in the train split, more than --max-categories " +
-                        std::to_string(o.max_categories),
-                    o.input,
-                    "pass --numeric " + h.names[c] + " if it holds numbers, raise --max-categories, or drop the column");
-      }
-      fitted = fit_categorical(h.names[c], std::move(train));
-      fitted.position = categorical_at++;
-    }
-    schema.columns.push_back(std::move(fitted));
-    source_column.push_back(c);
-  }
-  for (auto& col : schema.columns) {
-    if (col.kind == ColumnKind::kNumeric && col.has_missing) col.indicator = numeric_at++;
-  }
-
-  // Encode every row; the category id -> vocabulary index map is computed once per column.
-  const int64_t nw = schema.numeric_width(), cw = schema.categorical_width();
-  data.numeric.assign(static_cast<size_t>(rows * nw), 0.0f);
-  data.categorical.assign(static_cast<size_t>(rows * cw), 0);
-  for (size_t k = 0; k < schema.columns.size(); ++k) {
-    const ColumnSchema& col = schema.columns[k];
-    RawColumn& rc = raw[source_column[k]];
-    if (col.kind == ColumnKind::kNumeric) {
-      for (int64_t r = 0; r < rows; ++r) {
-        data.numeric[r * nw + col.position] = col.encode_numeric(rc.numbers[r]);
-        if (col.indicator >= 0) data.numeric[r * nw + col.indicator] = std::isnan(rc.numbers[r]) ? 1.0f : 0.0f;
-      }
-    } else {
-      std::vector<int64_t> index_of(rc.values.size());
-      for (size_t id = 0; id < rc.values.size(); ++id) index_of[id] = col.encode_category(rc.values[id]);
-      for (int64_t r = 0; r < rows; ++r) {
-        data.categorical[r * cw + col.position] = rc.ids[r] < 0 ? kMissingIndex : index_of[rc.ids[r]];
-      }
-    }
-    rc = RawColumn{};  // encoded: release the raw values early
-  }
-  return data;
+  fit_on_train(plan, scan, kinds, o, limits);
+  plan.header = std::move(scan.header.names);
+  plan.target = scan.header.target;
+  return plan;
 }
 
-core::Manifest write_tabular(const TabularData& data, const ConvertOptions& o, std::vector<std::string>& written) {
-  const int64_t nw = data.schema.numeric_width(), cw = data.schema.categorical_width();
+core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::vector<std::string>& written,
+                             const TabularLimits& limits) {
+  if (plan.split.train.empty()) {
+    throw Error("no training rows remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
+  }
+  RowPlaces places = place_rows(plan, o.seed);
+  const StagedRow layout(static_cast<int64_t>(plan.numeric_fits.size()), plan.schema.categorical_width());
+  OrderedStaging staging((fs::path(o.output) / kStagingFile).string(), layout.bytes(),
+                         static_cast<int64_t>(places.label_at.size()), limits.chunk_bytes);
+  stage_rows(plan, places, layout, o.input, staging);
+  finish_numeric_fits(plan, layout, places.train_rows(), staging);
+
+  const TabularSchema& schema = plan.schema;
+  const int64_t nw = schema.numeric_width(), cw = schema.categorical_width();
   core::Manifest m;
   m.task = "tabular_classification";
   m.source = "csv";
   if (nw > 0) m.fields.push_back({"numeric", "float32", {nw}});
   if (cw > 0) m.fields.push_back({"categorical", "int64", {cw}});
   m.fields.push_back({"label", "int64", {}});
-  m.class_names = data.class_names;
+  m.class_names = plan.class_names;
   m.extra = {{"input", fs::absolute(o.input).string()}, {"seed", o.seed},
              {"shards", o.shards},                      {"val_fraction", o.val_fraction},
              {"test_fraction", o.test_fraction},        {"target", o.target},
-             {"max_categories", o.max_categories},      {"schema", data.schema.to_json()},
+             {"max_categories", o.max_categories},      {"schema", schema.to_json()},
              {"class_counts", nlohmann::json::object()}};
 
-  const std::vector<std::pair<std::string, std::vector<int64_t>>> splits = {
-      {"train", data.split.train}, {"val", data.split.val}, {"test", data.split.test}};
-  const int64_t train_samples = static_cast<int64_t>(data.split.train.size());
-  if (train_samples == 0) {
-    throw Error("no training rows remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
-  }
+  // Each split's positions in order, gathered from the staging file and encoded in bounded chunks.
+  const RowEncoder encoder(schema, layout);
+  const int64_t chunk_rows = std::max<int64_t>(1, limits.chunk_bytes / 8 / std::max<int64_t>(1, layout.bytes()));
+  std::vector<char> staged;
   std::vector<float> numeric;
-  std::vector<int64_t> categorical, labels;
-  for (size_t s = 0; s < splits.size(); ++s) {
-    std::vector<int64_t> order = splits[s].second;
-    if (order.empty()) continue;
-    shuffle_split(order, o.seed, s);
-    const std::string& name = splits[s].first;
-    const int64_t n = static_cast<int64_t>(order.size());
-    const int64_t shards = split_shard_count(o, n, train_samples, s == 0);
-    core::SplitInfo info{name, n, {}};
-    std::vector<int64_t> counts(data.class_names.size(), 0);
+  std::vector<int64_t> categorical;
+  for (size_t s = 0; s < places.splits.size(); ++s) {
+    const SplitPlace& split = places.splits[s];
+    if (split.rows == 0) continue;
+    const int64_t n = split.rows;
+    const int64_t shards = split_shard_count(o, n, places.train_rows(), s == 0);
+    core::SplitInfo info{split.name, n, {}};
+    std::vector<int64_t> counts(plan.class_names.size(), 0);
     for (int64_t k = 0; k < shards; ++k) {
       const int64_t begin = k * n / shards, end = (k + 1) * n / shards;
-      numeric.clear();
-      categorical.clear();
-      labels.clear();
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t r = order[i];
-        numeric.insert(numeric.end(), data.numeric.begin() + r * nw, data.numeric.begin() + (r + 1) * nw);
-        categorical.insert(categorical.end(), data.categorical.begin() + r * cw, data.categorical.begin() + (r + 1) * cw);
-        labels.push_back(data.labels[r]);
-        ++counts[data.labels[r]];
-      }
-      const std::string path = (fs::path(o.output) / shard_file_name(name, k, shards)).string();
+      const std::string path = (fs::path(o.output) / shard_file_name(split.name, k, shards)).string();
       written.push_back(path);
       core::ShardWriter writer(path, m.fields, end - begin);
-      if (nw > 0) writer.append("numeric", numeric.data(), end - begin);
-      if (cw > 0) writer.append("categorical", categorical.data(), end - begin);
-      writer.append("label", labels.data(), end - begin);
+      for (int64_t first = begin; first < end; first += chunk_rows) {
+        const int64_t count = std::min(chunk_rows, end - first);
+        staged.resize(static_cast<size_t>(count * layout.bytes()));
+        staging.read(split.begin + first, count, staged.data());
+        encoder.encode(staged.data(), count, numeric, categorical);
+        const int64_t* labels = places.label_at.data() + split.begin + first;
+        for (int64_t i = 0; i < count; ++i) ++counts[static_cast<size_t>(labels[i])];
+        if (nw > 0) writer.append("numeric", numeric.data(), count);
+        if (cw > 0) writer.append("categorical", categorical.data(), count);
+        writer.append("label", labels, count);
+      }
       info.shards.push_back(writer.finish());
     }
-    spdlog::info("{}: {} rows in {} shard(s)", name, n, shards);
+    spdlog::info("{}: {} rows in {} shard(s)", split.name, n, shards);
     m.splits.push_back(info);
-    m.extra["class_counts"][name] = counts;
+    m.extra["class_counts"][split.name] = counts;
   }
   return m;
 }

@@ -1,58 +1,52 @@
-// CSV files (RFC 4180) read as a stream, and their conversion into a tabular classification dataset.
+// The conversion of a CSV file into a tabular classification dataset, streamed in three passes over the file.
 #pragma once
 #include <cstdint>
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/manifest.h"
 #include "dataset_tools/converter.h"
+#include "dataset_tools/csv_reader.h"  // CsvReader, which this header used to declare
+#include "dataset_tools/numeric_fit.h"
 #include "dataset_tools/split.h"
 #include "dataset_tools/tabular_schema.h"
 
 namespace strike::data {
 
-// Reads one record at a time: quoted fields, "" inside quotes, commas and newlines inside quotes,
-// LF or CRLF line ends, a UTF-8 byte order mark; blank lines are skipped.
-class CsvReader {
- public:
-  explicit CsvReader(const std::string& path);  // throws Error when the file cannot be opened
-  // Reads the next record into `fields`; false at the end of the file. Throws Error naming
-  // file:line for an unterminated quote or text after a closing quote.
-  bool next(std::vector<std::string>& fields);
-  int64_t line() const { return record_line_; }  // the line the last record started on (1-based)
-  std::string where() const { return path_ + ":" + std::to_string(record_line_); }  // "file:line"
-
- private:
-  int get();
-
-  std::string path_;
-  std::ifstream in_;
-  std::vector<char> buffer_;
-  size_t pos_ = 0, size_ = 0;
-  int64_t line_ = 1, record_line_ = 0;
+// Memory bounds of a CSV conversion: none grows with the rows. The defaults suit any table; tests
+// lower them to make small tables cross the bounds.
+struct TabularLimits {
+  int64_t chunk_bytes = int64_t{32} << 20;   // encoded rows held at once while the shards are gathered
+  int64_t median_values = int64_t{1} << 21;  // train values held at once for exact medians, all numeric columns together
 };
 
-// A CSV file read, split and encoded with the schema fitted on its train split; every check that
-// can fail on the input has run once this exists, so writing it only fails on the output side.
-struct TabularData {
-  TabularSchema schema;
+// What the first two passes over a CSV file learnt. Every check on the input has passed once this
+// exists, so writing it only fails on the output side (or when the file changes meanwhile).
+struct TabularPlan {
+  std::vector<std::string> header;       // the CSV's column names
+  size_t target = 0;                     // the target's column in the header
+  TabularSchema schema;                  // fitted on train, but for the numeric columns' median and std
+  std::vector<size_t> source_column;     // per schema column: its column in the header
+  std::vector<NumericFit> numeric_fits;  // per numeric schema column, in schema order: one pass done
   std::vector<std::string> class_names;  // the target's sorted distinct values
   std::vector<int64_t> labels;           // per data row, in file order
   SplitIndices split;                    // data-row indices of train/val/test
-  std::vector<float> numeric;            // rows x schema.numeric_width()
-  std::vector<int64_t> categorical;      // rows x schema.categorical_width()
 };
 
 // True when `kind` is "csv", or "auto" and `input` is a regular file named *.csv.
 bool is_csv_input(const std::string& kind, const std::string& input);
 
-// Reads options.input twice (schema inference, then values), so memory holds the encoded rows
-// but never the text. Throws Error naming file:line for malformed rows and unusable columns.
-TabularData read_tabular_csv(const ConvertOptions& options);
+// Pass 1 reads the targets and tells numeric columns from categorical ones, the split follows from the
+// targets alone, pass 2 fits the vocabularies and the numeric columns' means on the train rows. Memory
+// holds no row, only per-row labels and split indices. Throws Error naming file:line for malformed rows
+// and unusable columns.
+TabularPlan read_tabular_csv(const ConvertOptions& options, const TabularLimits& limits = {});
 
-// Writes the shards of every non-empty split into options.output (paths appended to `written`
-// as they are created) and returns the manifest; the caller saves it.
-core::Manifest write_tabular(const TabularData& data, const ConvertOptions& options, std::vector<std::string>& written);
+// Pass 3 encodes every row into a staging file in options.output, at its place in the shards, while the
+// numeric columns' std and exact median are fitted (the median may read the staging file again); then
+// the shards of every non-empty split are written (paths appended to `written` as they are created) in
+// bounded chunks. Returns the manifest; the caller saves it. `plan`'s labels and split are used up.
+core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& options, std::vector<std::string>& written,
+                             const TabularLimits& limits = {});
 
 }  // namespace strike::data

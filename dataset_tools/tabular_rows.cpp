@@ -7,7 +7,7 @@
 #include <map>
 
 #include "core/error.h"
-#include "dataset_tools/csv_source.h"
+#include "dataset_tools/csv_reader.h"
 
 namespace strike::data {
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace strike::data {
@@ -14,9 +15,9 @@ constexpr int64_t kUnknownIndex = 0;
 constexpr int64_t kMissingIndex = 1;
 
 // True for an empty (or all-blank) field and for "NA": the values a CSV conversion treats as missing.
-bool is_missing(const std::string& field);
+bool is_missing(std::string_view field);
 // Parses a finite number, blanks around it allowed; false for anything else (text, inf, nan).
-bool parse_number(const std::string& field, double& out);
+bool parse_number(std::string_view field, double& out);
 
 enum class ColumnKind { kNumeric, kCategorical };
 const char* kind_name(ColumnKind kind);  // "numeric", "categorical"
@@ -48,7 +49,8 @@ struct TabularSchema {
   static TabularSchema from_json(const nlohmann::json& j);
 };
 
-// Fits a numeric column on its train values (missing ones left out).
+// Fits a numeric column on its train values (missing ones left out), in memory. The converter streams
+// the same fit with NumericFit (numeric_fit.h), which tests hold bit for bit equal to this.
 ColumnSchema fit_numeric(const std::string& name, std::vector<double> train_values, bool has_missing);
 // Builds a categorical column's vocabulary from its distinct non-missing train values.
 ColumnSchema fit_categorical(const std::string& name, std::vector<std::string> train_values);

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "core/error.h"
-#include "dataset_tools/csv_source.h"
+#include "dataset_tools/csv_reader.h"
 #include "dataset_tools/parallel.h"
 
 namespace strike::data {
