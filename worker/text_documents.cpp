@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "dataset_tools/csv_reader.h"
 #include "dataset_tools/text_source.h"
 
 namespace strike::worker {
@@ -55,6 +56,60 @@ std::map<std::string, int64_t> folder_classes(const core::Manifest& manifest) {
   return classes;
 }
 
+bool is_csv(const std::string& path) {
+  const std::string ext = fs::path(path).extension().string();
+  return ext == ".csv" || ext == ".CSV";
+}
+
+// Column `name` of a CSV header; -1 when absent.
+int64_t column_of(const std::vector<std::string>& header, const std::string& name) {
+  auto it = std::find(header.begin(), header.end(), name);
+  return it == header.end() ? -1 : static_cast<int64_t>(it - header.begin());
+}
+
+// A CSV of texts for a model trained on `--source text_csv`: the same text column, and the target
+// column, when present, as true labels.
+void read_csv_documents(const std::string& path, const data::Tokenizer& tokenizer, const core::Manifest& manifest,
+                        int64_t max_tokens, int64_t limit, TextDocuments& docs) {
+  const std::string text_name = manifest.extra.value("text_column", "text");
+  const std::string target_name = manifest.extra.value("target", "label");
+  data::CsvReader reader(path);
+  std::vector<std::string> header, fields;
+  if (!reader.next(header)) throw Error("the CSV file is empty", path, "give a header row and one text per row");
+  const int64_t text = column_of(header, text_name), target = column_of(header, target_name);
+  if (text < 0) {
+    throw Error("the CSV has no column '" + text_name + "', the model's text column", path,
+                "name the text column as in the training CSV");
+  }
+  while ((limit <= 0 || static_cast<int64_t>(docs.ids.size()) < limit) && reader.next(fields)) {
+    if (fields.size() != header.size()) {
+      throw Error("the row has " + std::to_string(fields.size()) + " fields, the header " +
+                      std::to_string(header.size()),
+                  reader.where(), "quote fields that hold commas or line breaks");
+    }
+    std::string& body = fields[static_cast<size_t>(text)];
+    if (body.empty()) {
+      if (!docs.empty++) docs.empty_example = reader.where();
+      continue;
+    }
+    int64_t label = -1;
+    if (target >= 0) {
+      const auto& classes = manifest.class_names;
+      auto it = std::find(classes.begin(), classes.end(), fields[static_cast<size_t>(target)]);
+      if (it == classes.end()) {
+        throw Error("'" + fields[static_cast<size_t>(target)] + "' in column '" + target_name +
+                        "' is not one of the model's classes",
+                    reader.where(), "drop the column, or predict rows of the training classes only");
+      }
+      label = static_cast<int64_t>(it - classes.begin());
+    }
+    if (data::repair_utf8(body)) ++docs.repaired;
+    docs.ids.push_back(reader.where());
+    docs.tokens.push_back(tokenizer.encode(body, max_tokens));
+    docs.labels.push_back(label);
+  }
+}
+
 }  // namespace
 
 bool TextDocuments::every_label_known() const {
@@ -66,8 +121,13 @@ TextDocuments read_text_documents(const std::vector<std::string>& inputs, const 
   const int64_t max_tokens = manifest.extra.value("max_tokens", int64_t{0});
   const auto classes = folder_classes(manifest);
   TextDocuments docs;
+  const bool csv_model = manifest.source == "text_csv";
   for (const auto& file : expand(inputs)) {
     if (limit > 0 && static_cast<int64_t>(docs.ids.size()) >= limit) break;
+    if (csv_model && is_csv(file)) {
+      read_csv_documents(file, tokenizer, manifest, max_tokens, limit, docs);
+      continue;
+    }
     std::string text = core::read_file(file);
     if (text.empty()) {
       if (!docs.empty++) docs.empty_example = file;

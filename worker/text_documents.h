@@ -11,7 +11,8 @@
 namespace strike::worker {
 
 struct TextDocuments {
-  std::vector<std::string> ids;               // file paths, in input order (folders: sorted, recursive)
+  std::vector<std::string> ids;               // file paths (CSV rows: file:line), in input order (folders:
+                                              // sorted, recursive)
   std::vector<std::vector<int32_t>> tokens;   // at most the manifest's max_tokens ids each
   std::vector<int64_t> labels;                // class from the file's folder (label_map applied); -1 unknown
   int64_t empty = 0;                          // empty files skipped
@@ -22,7 +23,10 @@ struct TextDocuments {
 
 // Files and folders (every non-hidden regular file below them) as documents of the dataset `manifest`
 // describes. A file's label is known when its parent folder names a class, directly or through the
-// conversion's --label-map. Throws UsageError for an input that does not exist; `limit` > 0 stops early.
+// conversion's --label-map. For a model trained on a CSV (`--source text_csv`), a .csv input holds one
+// document per row in the training text column (ids "file:line"); its target column, when present, gives
+// the labels. Throws UsageError for an input that does not exist, Error with file:line for a malformed
+// row, a missing text column or a target value that is no class; `limit` > 0 stops early.
 TextDocuments read_text_documents(const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
                                   const core::Manifest& manifest, int64_t limit = 0);
 
