@@ -44,6 +44,7 @@ Classifier::Classifier(std::string name, std::shared_ptr<torch::nn::Module> back
   require(class_names.empty() || static_cast<int64_t>(class_names.size()) == num_classes_,
           name_ + ": " + std::to_string(class_names.size()) + " class names for " + std::to_string(num_classes_) +
               " classes");
+  for (const auto& key : class_keys_) count_names_.push_back({"tp_" + key, "actual_" + key, "predicted_" + key});
   model_->register_module("backbone", std::move(backbone));
   model_->register_module("head", head_);
 }
@@ -86,10 +87,10 @@ void Classifier::accumulate_metrics(const torch::Tensor& output, const TensorMap
   auto m = confusion.view({c, c});
   auto tp = m.diagonal().contiguous(), actual = m.sum(1).contiguous(), predicted = m.sum(0).contiguous();
   for (int64_t k = 0; k < c; ++k) {
-    const std::string& key = class_keys_[static_cast<size_t>(k)];
-    sums.sums["tp_" + key] += tp.data_ptr<double>()[k];
-    sums.sums["actual_" + key] += actual.data_ptr<double>()[k];
-    sums.sums["predicted_" + key] += predicted.data_ptr<double>()[k];
+    const auto& names = count_names_[static_cast<size_t>(k)];
+    sums.sums[names[0]] += tp.data_ptr<double>()[k];
+    sums.sums[names[1]] += actual.data_ptr<double>()[k];
+    sums.sums[names[2]] += predicted.data_ptr<double>()[k];
   }
 }
 
@@ -114,9 +115,7 @@ std::vector<std::string> Classifier::headline_metrics() const {
 std::vector<std::string> Classifier::sum_names() const {
   std::vector<std::string> names = {"loss", "top1"};
   if (top5_) names.push_back("top5");
-  for (const auto& key : class_keys_) {
-    for (const char* s : {"tp_", "actual_", "predicted_"}) names.push_back(s + key);
-  }
+  for (const auto& counts : count_names_) names.insert(names.end(), counts.begin(), counts.end());
   return names;
 }
 

@@ -3,6 +3,7 @@
 #include "tasks/heads/head.h"
 #include "tasks/task.h"
 
+#include <array>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,8 @@ class Classifier : public Task {
   int64_t num_classes_;
   double label_smoothing_;
   std::vector<std::string> class_keys_;  // per-class metric suffixes; empty: no per-class metrics
+  // Per class, the names of its sums ("tp_k", "actual_k", "predicted_k"), built once: not per batch.
+  std::vector<std::array<std::string, 3>> count_names_;
   bool top5_ = true;
 };
 

@@ -12,6 +12,7 @@
 #include "core/fs.h"
 #include "core/image.h"
 #include "dataset_tools/tabular_rows.h"
+#include "worker/input_files.h"
 #include "worker/loader/loader.h"
 #include "worker/text_documents.h"
 #include "worker/train_command.h"
@@ -27,26 +28,6 @@ bool is_image_file(const fs::path& path) {
   std::string ext = path.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
-std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const auto& input : inputs) {
-    if (fs::is_directory(input)) {
-      std::vector<std::string> found;
-      for (const auto& entry : fs::recursive_directory_iterator(input)) {
-        if (entry.is_regular_file() && is_image_file(entry.path())) found.push_back(entry.path().string());
-      }
-      std::sort(found.begin(), found.end());
-      if (found.empty()) throw UsageError("no PNG or JPEG files in folder", input);
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(input)) {
-      files.push_back(input);
-    } else {
-      throw UsageError("input does not exist", input, "pass image files, folders, or --data DIR --split NAME");
-    }
-  }
-  return files;
 }
 
 // The same pipeline as `strike data convert` followed by the loader's normalization.
@@ -72,7 +53,7 @@ struct Rows {
 
 // Image files and folders: decoded, resized and normalized like the training images.
 void predict_images(const PredictOptions& o, TrainedModel& model, Rows& rows) {
-  auto files = expand_inputs(o.inputs);
+  auto files = expand_inputs(o.inputs, is_image_file, "PNG or JPEG files");
   if (o.limit > 0 && static_cast<int64_t>(files.size()) > o.limit) files.resize(o.limit);
   for (size_t start = 0; start < files.size(); start += o.batch_size) {
     size_t end = std::min(files.size(), start + static_cast<size_t>(o.batch_size));

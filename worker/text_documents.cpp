@@ -9,38 +9,13 @@
 #include "core/fs.h"
 #include "dataset_tools/csv_reader.h"
 #include "dataset_tools/text_source.h"
+#include "worker/input_files.h"
 
 namespace strike::worker {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-bool hidden(const fs::path& path) { return path.filename().string().rfind('.', 0) == 0; }
-
-std::vector<std::string> expand(const std::vector<std::string>& inputs) {
-  std::vector<std::string> files;
-  for (const auto& input : inputs) {
-    if (fs::is_directory(input)) {
-      std::vector<std::string> found;
-      for (auto it = fs::recursive_directory_iterator(input); it != fs::recursive_directory_iterator(); ++it) {
-        if (hidden(it->path())) {
-          if (it->is_directory()) it.disable_recursion_pending();
-          continue;
-        }
-        if (it->is_regular_file()) found.push_back(it->path().string());
-      }
-      std::sort(found.begin(), found.end());
-      if (found.empty()) throw UsageError("no files in folder", input, "pass text files or folders of text files");
-      files.insert(files.end(), found.begin(), found.end());
-    } else if (fs::exists(input)) {
-      files.push_back(input);
-    } else {
-      throw UsageError("input does not exist", input, "pass text files, folders of text files, or --data DIR --split NAME");
-    }
-  }
-  return files;
-}
 
 // Folder name -> class index: the class names themselves, then the conversion's FOLDER=CLASS entries.
 std::map<std::string, int64_t> folder_classes(const core::Manifest& manifest) {
@@ -122,7 +97,7 @@ TextDocuments read_text_documents(const std::vector<std::string>& inputs, const 
   const auto classes = folder_classes(manifest);
   TextDocuments docs;
   const bool csv_model = manifest.source == "text_csv";
-  for (const auto& file : expand(inputs)) {
+  for (const auto& file : expand_inputs(inputs, [](const fs::path&) { return true; }, "text files")) {
     if (limit > 0 && static_cast<int64_t>(docs.ids.size()) >= limit) break;
     if (csv_model && is_csv(file)) {
       read_csv_documents(file, tokenizer, manifest, max_tokens, limit, docs);
