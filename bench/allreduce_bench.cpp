@@ -85,13 +85,22 @@ struct FakeModel : torch::nn::Module {
 
 // What backward's gradient accumulators do once a gradient is in place: run their post hooks (where
 // GradientSync listens), last parameter first.
-void all_gradients_ready(const strike::tasks::FlatParameters& params) {
-  const auto& tensors = params.parameters();
-  for (size_t i = tensors.size(); i-- > 0;) {
-    auto accumulator = torch::autograd::impl::grad_accumulator(tensors[i]);
-    for (auto& hook : accumulator->post_hooks()) (*hook)({}, {});
+// What backward's gradient accumulators do once a gradient is in place: run their post hooks (where
+// GradientSync listens), last parameter first. The engine holds the accumulator nodes; so does this.
+class GradientsReady {
+ public:
+  explicit GradientsReady(const strike::tasks::FlatParameters& params) {
+    for (const auto& t : params.parameters()) accumulators_.push_back(torch::autograd::impl::grad_accumulator(t));
   }
-}
+  void fire() const {
+    for (size_t i = accumulators_.size(); i-- > 0;) {
+      for (auto& hook : accumulators_[i]->post_hooks()) (*hook)({}, {});
+    }
+  }
+
+ private:
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;
+};
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -119,6 +128,7 @@ int main(int argc, char** argv) {
     strike::tasks::FlatParameters params(model);
     params.grads().fill_(1.0f + rank);
     strike::worker::GradientSync sync(params, comm, o.sync);
+    const GradientsReady all_gradients_ready(params);
     // Every operation reduces the same buffer, the flat gradients, so each finds it equally warm in
     // cache (as training does: backward has just written it).
     torch::Tensor raw = params.grads();
@@ -148,7 +158,7 @@ int main(int argc, char** argv) {
           comm.all_reduce_sum_async(raw)->wait();
         } else if (which == 3) {
           sync.prepare(true);
-          all_gradients_ready(params);
+          all_gradients_ready.fire();
           sync.finish();
         } else {
           scratch.div_(static_cast<double>(size));
@@ -165,7 +175,7 @@ int main(int argc, char** argv) {
     // makes them) must sum to the mean of 1..size.
     params.grads().fill_((1.0f + rank) / size);
     sync.prepare(true);
-    all_gradients_ready(params);
+    all_gradients_ready.fire();
     sync.finish();
     float expected = (1.0f + size) / 2.0f;
     float got_min = params.grads().min().item<float>(), got_max = params.grads().max().item<float>();

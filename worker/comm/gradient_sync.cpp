@@ -41,6 +41,7 @@ GradientSync::GradientSync(tasks::FlatParameters& params, Communicator& comm, co
   }
   if (comm_.size() == 1) return;  // nothing to exchange: no hooks, no extra memory
   for (const Bucket& b : buckets_) {
+    bucket_grads_.push_back(params_.grads().narrow(0, b.offset, b.numel));
     wire_.push_back(wire == torch::kFloat32 ? torch::Tensor()
                                             : torch::empty({b.numel}, params_.grads().options().dtype(wire)));
   }
@@ -81,7 +82,7 @@ void GradientSync::on_gradient_ready(size_t slot) {
 
 void GradientSync::complete(size_t b) {
   inflight_[b].reset();
-  if (wire_[b].defined()) params_.grads().narrow(0, buckets_[b].offset, buckets_[b].numel).copy_(wire_[b]);
+  if (wire_[b].defined()) bucket_grads_[b].copy_(wire_[b]);
 }
 
 void GradientSync::launch_ready_buckets() {
@@ -89,12 +90,11 @@ void GradientSync::launch_ready_buckets() {
 }
 
 void GradientSync::launch(size_t b) {
-  torch::Tensor grads = params_.grads().narrow(0, buckets_[b].offset, buckets_[b].numel);
   if (wire_[b].defined()) {
-    wire_[b].copy_(grads);
+    wire_[b].copy_(bucket_grads_[b]);
     inflight_[b] = comm_.all_reduce_sum_async(wire_[b]);
   } else {
-    inflight_[b] = comm_.all_reduce_sum_async(grads);
+    inflight_[b] = comm_.all_reduce_sum_async(bucket_grads_[b]);
   }
 }
 

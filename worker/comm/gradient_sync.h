@@ -57,6 +57,9 @@ class GradientSync {
   Communicator& comm_;
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_slot_;
+  // Per bucket: its range of the flat gradients, made once (a view costs microseconds per step, which
+  // is 10-20% of a small bucket's all-reduce).
+  std::vector<torch::Tensor> bucket_grads_;
   std::vector<torch::Tensor> wire_;              // per bucket: the compressed copy (compression only)
   std::vector<int64_t> pending_;                 // per bucket: parameters still to come this backward
   std::vector<std::unique_ptr<PendingReduce>> inflight_;  // per bucket, once launched
