@@ -60,7 +60,7 @@ section="$work/section.md"
   echo "iterations (after 5 warm-up) of the slower rank's time; bar: ratio >= 0.90. Result: $(summary default)."
   echo "For comparison, MpiCommunicator's all-reduce of the whole buffer without the averaging pass against"
   echo "MPI_Allreduce: $(comm_summary default)."
-  echo "Before commit 2b0b1c0 (strike at feade11): 5 of 11 sizes >= 0.90, ratio min 0.76, median 0.88: every bucket's"
+  echo "Before commit 3e410b5 (strike at feade11): 5 of 11 sizes >= 0.90, ratio min 0.76, median 0.88: every bucket's"
   echo "all-reduce made a new view of its range of the flat gradients (narrow), 4-30 µs a step in LibTorch 1.13's"
   echo "dispatcher; the views are now made once."
   echo
