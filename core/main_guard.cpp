@@ -17,6 +17,8 @@ int parse_command_line(CLI::App& app, int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
     return kExitUsage;
@@ -41,9 +43,6 @@ int guarded_main(const std::string& program, const std::function<int()>& body) {
     return kExitUsage;
   } catch (const Error& e) {
     report("error: ", e.what());
-    return kExitError;
-  } catch (const c10::Error& e) {
-    report("error in LibTorch: ", e.what_without_backtrace());
     return kExitError;
   } catch (const std::exception& e) {
     report("internal error: ", std::string(e.what()) + " (please report this with the command line)");

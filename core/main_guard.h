@@ -8,7 +8,7 @@
 namespace strike::core {
 
 // Parses the command line; returns -1 to go on, or the exit code to return now
-// (0 after --help, 2 after a wrong flag, with CLI11's message on stderr).
+// (0 after --help or --version, 2 after a wrong flag, with CLI11's message on stderr).
 int parse_command_line(CLI::App& app, int argc, char** argv);
 
 // Runs `body`, turning strike::Error into exit 1, UsageError into 2, Interrupted into 130, and any

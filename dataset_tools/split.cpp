@@ -54,18 +54,27 @@ SplitIndices stratified_split(const std::vector<int64_t>& labels, int64_t num_cl
   for (const auto& members : by_class) sizes.push_back(static_cast<int64_t>(members.size()));
   std::vector<int64_t> val_q = quotas(sizes, val_fraction), test_q = quotas(sizes, test_fraction);
 
-  SplitIndices out;
+  // Each sample's part, then the parts' members in sample order: a linear pass where sorting the
+  // parts took a tenth of a large CSV conversion.
+  enum Part : uint8_t { kTrain, kVal, kTest };
+  std::vector<uint8_t> part(labels.size(), kTrain);
+  int64_t counts[3] = {0, 0, 0};
   for (int64_t c = 0; c < num_classes; ++c) {
     std::vector<int64_t>& members = by_class[c];
     core::Rng rng(core::derive_seed({seed, kSplitStream, static_cast<uint64_t>(c)}));
     core::shuffle(members, rng);
     const int64_t n_val = std::min(val_q[c], sizes[c]);
     const int64_t n_test = std::min(test_q[c], sizes[c] - n_val);
-    out.val.insert(out.val.end(), members.begin(), members.begin() + n_val);
-    out.test.insert(out.test.end(), members.begin() + n_val, members.begin() + n_val + n_test);
-    out.train.insert(out.train.end(), members.begin() + n_val + n_test, members.end());
+    for (int64_t i = 0; i < n_val + n_test; ++i) part[static_cast<size_t>(members[i])] = i < n_val ? kVal : kTest;
+    counts[kVal] += n_val;
+    counts[kTest] += n_test;
+    std::vector<int64_t>().swap(members);
   }
-  for (auto* part : {&out.train, &out.val, &out.test}) std::sort(part->begin(), part->end());
+  counts[kTrain] = static_cast<int64_t>(labels.size()) - counts[kVal] - counts[kTest];
+  SplitIndices out;
+  std::vector<int64_t>* parts[3] = {&out.train, &out.val, &out.test};
+  for (int p = 0; p < 3; ++p) parts[p]->reserve(static_cast<size_t>(counts[p]));
+  for (size_t i = 0; i < part.size(); ++i) parts[part[i]]->push_back(static_cast<int64_t>(i));
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/main_guard.h"
+#include "core/torch_main_guard.h"
 #include "dataset_tools/data_commands.h"
 #include "launcher/job.h"
 #include "launcher/launch.h"
@@ -73,7 +74,7 @@ int run_strike(int argc, char** argv) {
   add_quickstart_options(*quickstart, quickstart_options);
 
   // `strike data` runs in CLI11 callbacks during parsing, so parsing is guarded too.
-  return core::guarded_main("strike", [&]() -> int {
+  return core::guarded_torch_main("strike", [&]() -> int {
     if (int code = core::parse_command_line(app, argc, argv); code >= 0) return code;
     if (train->parsed()) return launch_training(argc, argv, train_options);
     if (eval->parsed()) return worker::run_eval(eval_options);

@@ -1,4 +1,4 @@
-// strike: the command users type.
+// strike-app: the strike command tree (the `strike` front runs it for every command but `strike data`).
 #include "core/malloc_tuning.h"
 #include "launcher/app.h"
 

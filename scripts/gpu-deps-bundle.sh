@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Packs the Debian libraries strike needs but the GPU machine lacks (CLI11, nlohmann-json, spdlog, fmt,
+# Packs the Debian libraries strike needs but the GPU machine lacks (CLI11, nlohmann-json, spdlog, fmt, fast_float,
 # yaml-cpp, libpng, libjpeg) into .gpu-deps/usr, to travel with the working tree to that machine.
 # zlib is not bundled: that machine's HDF5 links its own, and two zlibs in one process crash.
 set -euo pipefail
@@ -8,7 +8,7 @@ out="$root/.gpu-deps/usr"
 rm -rf "$root/.gpu-deps"
 mkdir -p "$out/include" "$out/lib/x86_64-linux-gnu/cmake" "$out/share/cmake"
 for pkg in libcli11-dev nlohmann-json3-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 libyaml-cpp-dev \
-           libyaml-cpp0.7 libpng-dev libpng16-16 libjpeg62-turbo-dev libjpeg62-turbo; do
+           libyaml-cpp0.7 libpng-dev libpng16-16 libjpeg62-turbo-dev libjpeg62-turbo libfast-float-dev; do
   dpkg -L "$pkg" | while read -r f; do
     [ -f "$f" ] || [ -L "$f" ] || continue
     case "$f" in

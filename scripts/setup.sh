@@ -17,6 +17,7 @@ packages=(
   libgtest-dev                      # tests
   libcli11-dev libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libpng-dev libjpeg62-turbo-dev zlib1g-dev
+  libfast-float-dev                 # number parsing of CSV conversion (dataset_tools/tabular_schema.cpp)
   dataset-fashion-mnist             # the embedded default data set
   libsentencepiece-dev              # the text tokenizer (dataset_tools/tokenizer.cpp)
   python3-torch python3-torchvision python3-h5py python3-numpy  # references for tests and benchmarks

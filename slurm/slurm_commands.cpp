@@ -135,10 +135,13 @@ worker::TrainCommandOptions parse_train_args(const std::vector<std::string>& tra
   return options;
 }
 
+// The `strike` front next to this executable (strike-app), which the batch script runs as users would.
 std::string strike_executable() {
   std::error_code ec;
-  fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "strike" : self.string();
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return "strike";
+  const fs::path front = self.parent_path() / "strike";
+  return fs::exists(front, ec) ? front.string() : self.string();
 }
 
 std::string render(const SubmitRequest& r, const std::string& run_dir) {

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/malloc_tuning.h"
 #include "core/main_guard.h"
+#include "core/torch_main_guard.h"
 #include "worker/comm/communicator.h"
 #include "worker/report/reporter.h"
 #include "worker/train_command.h"
@@ -76,7 +77,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<worker::Communicator> comm;
   std::unique_ptr<worker::Reporter> reporter;
   std::string error;
-  int code = core::guarded_main(worker::process_label(), [&] {
+  int code = core::guarded_torch_main(worker::process_label(), [&] {
     const bool cuda = train_options.device == "cuda" || (train_options.device == "auto" && torch::cuda::is_available());
     comm = worker::make_communicator(&argc, &argv, cuda);
     const std::string device = worker::choose_device(train_options.device, comm->local_rank()).str();
