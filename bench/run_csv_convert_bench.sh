@@ -48,8 +48,8 @@ stratified split, encoding through a staging file, 4+1+1 shards). Reference: ben
 same steps with pandas 1.5 and h5py. Best of 3 wall times, process start-up included (strike's alone: $startup s:
 \`strike data\` runs in strike-data, without LibTorch); peak RSS by GNU time. Load before the runs: $load.
 Before commit 058b7f1 (LibTorch loaded by \`strike data\`, ~0.6 s; libstdc++'s from_chars; a sorted split) the
-same bench gave 1.22× and 2.02×. What grows with the rows is the per-row labels, split indices and staging
-positions (about 23 bytes a row); the encoded rows go through a staging file.
+same bench gave 1.22× and 2.02×. Nothing is held per row (the split is chosen as rows stream past, the shard
+order is a permutation computed per row); the encoded rows go through a staging file.
 
 | figure | reference | ratio | machine | date |
 |---|---|---|---|---|

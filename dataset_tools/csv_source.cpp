@@ -151,12 +151,12 @@ double number_or_nan(std::string_view field) {
   return parse_number(field, value) ? value : std::numeric_limits<double>::quiet_NaN();
 }
 
-// Pass 1: field counts, targets (as labels), and which columns hold only numbers.
+// Pass 1: field counts, the classes and their sizes, and which columns hold only numbers.
 struct Scan {
   Header header;
   std::vector<ColumnScan> columns;
   std::vector<std::string> class_names;
-  std::vector<int64_t> labels;
+  std::vector<int64_t> class_counts;  // by class
 };
 
 Scan scan_csv(const ConvertOptions& o) {
@@ -166,6 +166,7 @@ Scan scan_csv(const ConvertOptions& o) {
   const Header& h = scan.header;
   scan.columns.resize(h.names.size());
   StringIds classes;
+  std::vector<int64_t> counts;  // by first appearance
   std::vector<std::string_view> fields;
   while (reader.next(fields)) {
     check_fields(reader, fields, h);
@@ -182,21 +183,23 @@ Scan scan_csv(const ConvertOptions& o) {
         s.first_bad = std::string(fields[c]);
       }
     }
-    scan.labels.push_back(classes.id(fields[h.target]));  // the class's first appearance for now
+    const size_t first = static_cast<size_t>(classes.id(fields[h.target]));
+    if (first == counts.size()) counts.push_back(0);
+    ++counts[first];
   }
-  if (scan.labels.empty()) throw Error("the CSV file has a header but no rows", o.input, "add data rows");
+  if (counts.empty()) throw Error("the CSV file has a header but no rows", o.input, "add data rows");
   std::vector<std::string> names(classes.strings().begin(), classes.strings().end());
   std::sort(names.begin(), names.end());
   if (names.size() < 2) {
     throw Error("the target column '" + o.target + "' has only one class, '" + names.front() + "'", o.input,
                 "a classifier needs at least two classes; check --target");
   }
-  std::vector<int64_t> sorted_id(names.size());
+  scan.class_counts.assign(names.size(), 0);
   for (size_t first = 0; first < names.size(); ++first) {
     const std::string& name = classes.strings()[first];
-    sorted_id[first] = std::lower_bound(names.begin(), names.end(), name) - names.begin();
+    scan.class_counts[static_cast<size_t>(std::lower_bound(names.begin(), names.end(), name) - names.begin())] =
+        counts[first];
   }
-  for (int64_t& label : scan.labels) label = sorted_id[static_cast<size_t>(label)];
   scan.class_names = std::move(names);
   return scan;
 }
@@ -218,14 +221,40 @@ std::vector<ColumnKind> column_kinds(const Scan& scan, const ConvertOptions& o) 
   return kinds;
 }
 
+// The label of a target value: its index among the sorted class names.
+class ClassIndex {
+ public:
+  explicit ClassIndex(const std::vector<std::string>& class_names) {
+    for (size_t i = 0; i < class_names.size(); ++i) index_.emplace(class_names[i], static_cast<int64_t>(i));
+  }
+  int64_t operator()(std::string_view value, const std::string& path) const {
+    auto it = index_.find(value);
+    if (it == index_.end()) {
+      throw Error("the file changed while it was being converted: a new class '" + std::string(value) + "'", path,
+                  "convert a file nobody writes to");
+    }
+    return it->second;
+  }
+
+ private:
+  std::unordered_map<std::string_view, int64_t> index_;  // views of the plan's class names
+};
+
+// Which part each row of a pass belongs to: every pass streams the rows in file order through a
+// selector made alike, so all make the same choices without a per-row record of them.
+SplitSelector row_parts(const TabularPlan& plan, const ConvertOptions& o) {
+  return SplitSelector(plan.class_counts, o.val_fraction, o.test_fraction, o.seed);
+}
+
 // Pass 2, on train rows only: the categorical columns' distinct values and the numeric columns' sums
 // (and their medians' first pass). Lays out the numeric field: values first, indicators after them.
 void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnKind>& kinds, const ConvertOptions& o,
                   const TabularLimits& limits) {
   const Header& h = scan.header;
-  const int64_t rows = static_cast<int64_t>(plan.labels.size());
-  std::vector<bool> in_train(static_cast<size_t>(rows), false);
-  for (int64_t i : plan.split.train) in_train[static_cast<size_t>(i)] = true;
+  int64_t rows = 0;
+  for (int64_t n : plan.class_counts) rows += n;
+  const ClassIndex class_index(plan.class_names);
+  SplitSelector parts = row_parts(plan, o);
 
   std::vector<size_t> numeric, categorical;  // header columns of each kind, in CSV order
   for (size_t c = 0; c < kinds.size(); ++c) {
@@ -237,7 +266,7 @@ void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnK
   std::vector<StringIds> values(categorical.size());
   Rescan rescan(o.input, h, rows);
   while (const auto* fields = rescan.next()) {
-    if (!in_train[static_cast<size_t>(rescan.row())]) continue;
+    if (parts.next(class_index((*fields)[h.target], o.input)) != Part::kTrain) continue;
     for (size_t j = 0; j < numeric.size(); ++j) {
       const double value = number_or_nan((*fields)[numeric[j]]);
       if (!std::isnan(value)) fits[j].add(value);
@@ -281,13 +310,23 @@ void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnK
   plan.numeric_fits = std::move(fits);
 }
 
-// A staged row: the numeric columns' values as read (NaN = missing), then the categorical columns'
-// vocabulary indices; the median and std they are encoded with are only known once all rows are staged.
+// A staged row: the numeric columns' values as read (NaN = missing), the categorical columns'
+// vocabulary indices, then the label; the median and std the numbers are encoded with are only known
+// once all rows are staged.
 class StagedRow {
  public:
   StagedRow(int64_t numeric, int64_t categorical)
-      : numeric_(static_cast<size_t>(numeric)), bytes_(numeric * 8 + categorical * 4) {}
+      : numeric_(static_cast<size_t>(numeric)), label_at_(numeric * 8 + categorical * 4), bytes_(label_at_ + 4) {}
   int64_t bytes() const { return bytes_; }
+  void set_label(char* record, int64_t label) const {
+    const int32_t value = static_cast<int32_t>(label);
+    std::memcpy(record + label_at_, &value, 4);
+  }
+  int64_t label(const char* record) const {
+    int32_t value;
+    std::memcpy(&value, record + label_at_, 4);
+    return value;
+  }
   void set_number(char* record, size_t j, double value) const { std::memcpy(record + j * 8, &value, 8); }
   double number(const char* record, size_t j) const {
     double value;
@@ -303,7 +342,7 @@ class StagedRow {
 
  private:
   size_t numeric_;
-  int64_t bytes_;
+  int64_t label_at_, bytes_;
 };
 
 // A categorical column's vocabulary index of a raw value, as ColumnSchema::encode_category gives it.
@@ -326,45 +365,27 @@ class VocabularyIndex {
   std::unordered_map<std::string_view, int32_t> index_;  // views of the schema's vocabulary
 };
 
-// One output split: its rows occupy staging positions [begin, begin + rows).
+// One output split: its rows occupy staging positions [begin, begin + rows), in SplitOrder's order.
 struct SplitPlace {
   std::string name;
   int64_t begin = 0, rows = 0;
 };
 
-// Where every row goes: the splits one after another, each in its seeded order (the order of its shards).
-struct RowPlaces {
-  std::vector<SplitPlace> splits;     // train, val, test
-  std::vector<int64_t> position;      // per data row, in file order
-  std::vector<int64_t> label_at;      // per position
-  int64_t train_rows() const { return splits[0].rows; }
-};
-
-// Uses up the plan's labels and split, which RowPlaces holds in another order.
-RowPlaces place_rows(TabularPlan& plan, uint64_t seed) {
-  RowPlaces places;
-  const size_t rows = plan.labels.size();
-  places.position.resize(rows);
-  std::vector<int64_t>* parts[] = {&plan.split.train, &plan.split.val, &plan.split.test};
-  const char* names[] = {"train", "val", "test"};
+// The splits one after another in the staging file: train, val, test.
+std::vector<SplitPlace> split_places(const SplitSelector& parts) {
+  std::vector<SplitPlace> places;
   int64_t begin = 0;
-  for (size_t s = 0; s < 3; ++s) {
-    std::vector<int64_t> order = std::move(*parts[s]);
-    shuffle_split(order, seed, s);
-    for (size_t i = 0; i < order.size(); ++i) places.position[static_cast<size_t>(order[i])] = begin + static_cast<int64_t>(i);
-    places.splits.push_back({names[s], begin, static_cast<int64_t>(order.size())});
-    begin += static_cast<int64_t>(order.size());
+  for (Part part : {Part::kTrain, Part::kVal, Part::kTest}) {
+    places.push_back({part_name(part), begin, parts.total(part)});
+    begin += parts.total(part);
   }
-  places.label_at.resize(rows);
-  for (size_t r = 0; r < rows; ++r) places.label_at[static_cast<size_t>(places.position[r])] = plan.labels[r];
-  std::vector<int64_t>().swap(plan.labels);
   return places;
 }
 
-// Pass 3: every row staged at its position, while the numeric fits make their second pass over the
-// train rows (in file order, as the first). Frees the positions, which nothing needs afterwards.
-void stage_rows(TabularPlan& plan, RowPlaces& places, const StagedRow& layout, const std::string& input,
-                OrderedStaging& staging) {
+// Pass 3: every row staged with its label at its position, while the numeric fits make their second
+// pass over the train rows (in file order, as the first).
+void stage_rows(TabularPlan& plan, const ConvertOptions& o, const std::vector<SplitPlace>& places,
+                const StagedRow& layout, OrderedStaging& staging) {
   std::vector<size_t> numeric_source, categorical_source;
   std::vector<VocabularyIndex> vocabularies;
   for (size_t k = 0; k < plan.schema.columns.size(); ++k) {
@@ -377,22 +398,29 @@ void stage_rows(TabularPlan& plan, RowPlaces& places, const StagedRow& layout, c
     }
   }
   const Header header{plan.header, plan.target};
-  const int64_t train_rows = places.train_rows();
+  const ClassIndex class_index(plan.class_names);
+  SplitSelector parts = row_parts(plan, o);
+  std::vector<SplitOrder> orders;
+  for (size_t s = 0; s < places.size(); ++s) orders.emplace_back(places[s].rows, o.seed, s);
+  int64_t placed[3] = {0, 0, 0};  // rows of each split so far
   std::vector<char> record(static_cast<size_t>(layout.bytes()));
-  Rescan rescan(input, header, static_cast<int64_t>(places.position.size()));
+  Rescan rescan(o.input, header, places.back().begin + places.back().rows);
   while (const auto* fields = rescan.next()) {
-    const int64_t at = places.position[static_cast<size_t>(rescan.row())];
+    const int64_t label = class_index((*fields)[header.target], o.input);
+    const size_t s = static_cast<size_t>(parts.next(label));
+    const bool train = s == static_cast<size_t>(Part::kTrain);
+    const int64_t at = places[s].begin + orders[s].position(placed[s]++);
+    layout.set_label(record.data(), label);
     for (size_t j = 0; j < numeric_source.size(); ++j) {
       const double value = number_or_nan((*fields)[numeric_source[j]]);
       layout.set_number(record.data(), j, value);
-      if (at < train_rows && !std::isnan(value)) plan.numeric_fits[j].add(value);
+      if (train && !std::isnan(value)) plan.numeric_fits[j].add(value);
     }
     for (size_t k = 0; k < categorical_source.size(); ++k) {
       layout.set_index(record.data(), k, vocabularies[k]((*fields)[categorical_source[k]]));
     }
     staging.put(at, record.data());
   }
-  std::vector<int64_t>().swap(places.position);
   staging.finish_writing();
 }
 
@@ -417,18 +445,21 @@ void finish_numeric_fits(TabularPlan& plan, const StagedRow& layout, int64_t tra
   }
 }
 
-// Encodes staged rows into a shard's "numeric" and "categorical" rows with the fitted schema.
+// Encodes staged rows into a shard's "numeric", "categorical" and "label" rows with the fitted schema.
 class RowEncoder {
  public:
   RowEncoder(const TabularSchema& schema, const StagedRow& layout)
       : layout_(layout), numeric_width_(schema.numeric_width()), categorical_width_(schema.categorical_width()) {
     for (const auto& col : schema.columns) (col.kind == ColumnKind::kNumeric ? numeric_ : categorical_).push_back(&col);
   }
-  void encode(const char* staged, int64_t count, std::vector<float>& numeric, std::vector<int64_t>& categorical) const {
+  void encode(const char* staged, int64_t count, std::vector<float>& numeric, std::vector<int64_t>& categorical,
+              std::vector<int64_t>& labels) const {
     numeric.resize(static_cast<size_t>(count * numeric_width_));
     categorical.resize(static_cast<size_t>(count * categorical_width_));
+    labels.resize(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       const char* record = staged + i * layout_.bytes();
+      labels[static_cast<size_t>(i)] = layout_.label(record);
       float* out = numeric.data() + i * numeric_width_;
       for (size_t j = 0; j < numeric_.size(); ++j) {
         const double value = layout_.number(record, j);
@@ -460,10 +491,11 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
   Scan scan = scan_csv(o);
   const std::vector<ColumnKind> kinds = column_kinds(scan, o);
   TabularPlan plan;
-  plan.labels = std::move(scan.labels);
   plan.class_names = std::move(scan.class_names);
-  plan.split = stratified_split(plan.labels, static_cast<int64_t>(plan.class_names.size()), o.val_fraction,
-                                o.test_fraction, o.seed);
+  plan.class_counts = std::move(scan.class_counts);
+  if (row_parts(plan, o).total(Part::kTrain) == 0) {
+    throw Error("no training rows remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
+  }
   fit_on_train(plan, scan, kinds, o, limits);
   plan.header = std::move(scan.header.names);
   plan.target = scan.header.target;
@@ -472,15 +504,12 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
 
 core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::vector<std::string>& written,
                              const TabularLimits& limits) {
-  if (plan.split.train.empty()) {
-    throw Error("no training rows remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
-  }
-  RowPlaces places = place_rows(plan, o.seed);
+  const std::vector<SplitPlace> places = split_places(row_parts(plan, o));
+  const int64_t train_rows = places[0].rows, rows = places.back().begin + places.back().rows;
   const StagedRow layout(static_cast<int64_t>(plan.numeric_fits.size()), plan.schema.categorical_width());
-  OrderedStaging staging((fs::path(o.output) / kStagingFile).string(), layout.bytes(),
-                         static_cast<int64_t>(places.label_at.size()), limits.chunk_bytes);
-  stage_rows(plan, places, layout, o.input, staging);
-  finish_numeric_fits(plan, layout, places.train_rows(), staging);
+  OrderedStaging staging((fs::path(o.output) / kStagingFile).string(), layout.bytes(), rows, limits.chunk_bytes);
+  stage_rows(plan, o, places, layout, staging);
+  finish_numeric_fits(plan, layout, train_rows, staging);
 
   const TabularSchema& schema = plan.schema;
   const int64_t nw = schema.numeric_width(), cw = schema.categorical_width();
@@ -502,12 +531,12 @@ core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::ve
   const int64_t chunk_rows = std::max<int64_t>(1, limits.chunk_bytes / 8 / std::max<int64_t>(1, layout.bytes()));
   std::vector<char> staged;
   std::vector<float> numeric;
-  std::vector<int64_t> categorical;
-  for (size_t s = 0; s < places.splits.size(); ++s) {
-    const SplitPlace& split = places.splits[s];
+  std::vector<int64_t> categorical, labels;
+  for (size_t s = 0; s < places.size(); ++s) {
+    const SplitPlace& split = places[s];
     if (split.rows == 0) continue;
     const int64_t n = split.rows;
-    const int64_t shards = split_shard_count(o, n, places.train_rows(), s == 0);
+    const int64_t shards = split_shard_count(o, n, train_rows, s == 0);
     core::SplitInfo info{split.name, n, {}};
     std::vector<int64_t> counts(plan.class_names.size(), 0);
     for (int64_t k = 0; k < shards; ++k) {
@@ -519,12 +548,11 @@ core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::ve
         const int64_t count = std::min(chunk_rows, end - first);
         staged.resize(static_cast<size_t>(count * layout.bytes()));
         staging.read(split.begin + first, count, staged.data());
-        encoder.encode(staged.data(), count, numeric, categorical);
-        const int64_t* labels = places.label_at.data() + split.begin + first;
-        for (int64_t i = 0; i < count; ++i) ++counts[static_cast<size_t>(labels[i])];
+        encoder.encode(staged.data(), count, numeric, categorical, labels);
+        for (int64_t label : labels) ++counts[static_cast<size_t>(label)];
         if (nw > 0) writer.append("numeric", numeric.data(), count);
         if (cw > 0) writer.append("categorical", categorical.data(), count);
-        writer.append("label", labels, count);
+        writer.append("label", labels.data(), count);
       }
       info.shards.push_back(writer.finish());
     }

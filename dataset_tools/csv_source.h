@@ -29,23 +29,22 @@ struct TabularPlan {
   std::vector<size_t> source_column;     // per schema column: its column in the header
   std::vector<NumericFit> numeric_fits;  // per numeric schema column, in schema order: one pass done
   std::vector<std::string> class_names;  // the target's sorted distinct values
-  std::vector<int64_t> labels;           // per data row, in file order
-  SplitIndices split;                    // data-row indices of train/val/test
+  std::vector<int64_t> class_counts;     // rows per class: with the options, all that SplitSelector needs
 };
 
 // True when `kind` is "csv", or "auto" and `input` is a regular file named *.csv.
 bool is_csv_input(const std::string& kind, const std::string& input);
 
-// Pass 1 reads the targets and tells numeric columns from categorical ones, the split follows from the
-// targets alone, pass 2 fits the vocabularies and the numeric columns' means on the train rows. Memory
-// holds no row, only per-row labels and split indices. Throws Error naming file:line for malformed rows
-// and unusable columns.
+// Pass 1 counts the classes and tells numeric columns from categorical ones; pass 2 fits the
+// vocabularies and the numeric columns' means on the train rows, which a SplitSelector picks as the rows
+// stream past. Memory holds nothing per row. Throws Error naming file:line for malformed rows and
+// unusable columns.
 TabularPlan read_tabular_csv(const ConvertOptions& options, const TabularLimits& limits = {});
 
 // Pass 3 encodes every row into a staging file in options.output, at its place in the shards, while the
 // numeric columns' std and exact median are fitted (the median may read the staging file again); then
 // the shards of every non-empty split are written (paths appended to `written` as they are created) in
-// bounded chunks. Returns the manifest; the caller saves it. `plan`'s labels and split are used up.
+// bounded chunks. Returns the manifest; the caller saves it.
 core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& options, std::vector<std::string>& written,
                              const TabularLimits& limits = {});
 

@@ -9,15 +9,6 @@
 
 namespace strike::data {
 
-const char* part_name(Part part) {
-  switch (part) {
-    case Part::kTrain: return "train";
-    case Part::kVal: return "val";
-    case Part::kTest: return "test";
-  }
-  return "?";
-}
-
 std::string detect_source_kind(const std::string& input) {
   return find_idx_file(input, "train-images-idx3-ubyte").empty() ? "image_folder" : "idx";
 }

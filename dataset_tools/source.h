@@ -7,12 +7,11 @@
 #include <vector>
 
 #include "core/image.h"
+#include "dataset_tools/split.h"  // Part
 
 namespace strike::data {
 
-// The parts a source can define itself; the converter carves missing val/test parts out of train.
-enum class Part { kTrain = 0, kVal = 1, kTest = 2 };
-const char* part_name(Part part);  // "train", "val", "test"
+// A source may define any Part itself; the converter carves missing val/test parts out of train.
 
 class ImageSource {
  public:

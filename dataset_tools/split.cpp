@@ -1,4 +1,4 @@
-// Stratified split with largest-remainder quotas and per-class seeded shuffles.
+// Stratified split by sequential selection with largest-remainder quotas; the within-split order as a Feistel permutation.
 #include "dataset_tools/split.h"
 
 #include <algorithm>
@@ -12,7 +12,8 @@ namespace strike::data {
 
 namespace {
 
-constexpr uint64_t kSplitStream = 0x73706c6974;  // "split": keeps this stream apart from others
+constexpr uint64_t kSplitStream = 0x73706c6974;       // "split": keeps this stream apart from others
+constexpr uint64_t kSplitOrderStream = 0x6f72646572;  // "order": the within-split order's own stream
 
 // Per-class quotas whose total is round(fraction * N), each the floor or ceil of its exact share.
 std::vector<int64_t> quotas(const std::vector<int64_t>& class_sizes, double fraction) {
@@ -36,46 +37,99 @@ std::vector<int64_t> quotas(const std::vector<int64_t>& class_sizes, double frac
 
 }  // namespace
 
-SplitIndices stratified_split(const std::vector<int64_t>& labels, int64_t num_classes, double val_fraction,
-                              double test_fraction, uint64_t seed) {
+const char* part_name(Part part) {
+  switch (part) {
+    case Part::kTrain: return "train";
+    case Part::kVal: return "val";
+    case Part::kTest: return "test";
+  }
+  return "?";
+}
+
+SplitSelector::SplitSelector(const std::vector<int64_t>& class_sizes, double val_fraction, double test_fraction,
+                             uint64_t seed) {
   if (!(val_fraction >= 0 && test_fraction >= 0 && val_fraction + test_fraction < 1)) {
     throw UsageError("split fractions must be >= 0 and sum to less than 1", "",
                      "got val " + std::to_string(val_fraction) + ", test " + std::to_string(test_fraction));
   }
-  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(num_classes));
+  const std::vector<int64_t> val_q = quotas(class_sizes, val_fraction), test_q = quotas(class_sizes, test_fraction);
+  for (size_t c = 0; c < class_sizes.size(); ++c) {
+    Left left;
+    left.samples = class_sizes[c];
+    left.val = std::min(val_q[c], class_sizes[c]);
+    left.test = std::min(test_q[c], class_sizes[c] - left.val);
+    totals_[static_cast<size_t>(Part::kVal)] += left.val;
+    totals_[static_cast<size_t>(Part::kTest)] += left.test;
+    totals_[static_cast<size_t>(Part::kTrain)] += left.samples - left.val - left.test;
+    left_.push_back(left);
+    rngs_.emplace_back(core::derive_seed({seed, kSplitStream, static_cast<uint64_t>(c)}));
+  }
+}
+
+Part SplitSelector::next(int64_t label) {
+  if (label < 0 || label >= static_cast<int64_t>(left_.size())) {
+    throw Error("label " + std::to_string(label) + " is outside [0, " + std::to_string(left_.size()) + ")");
+  }
+  Left& left = left_[static_cast<size_t>(label)];
+  if (left.samples == 0) throw Error("class " + std::to_string(label) + " has more samples than were counted");
+  const int64_t draw = static_cast<int64_t>(rngs_[static_cast<size_t>(label)].below(static_cast<uint64_t>(left.samples)));
+  --left.samples;
+  if (draw < left.val) {
+    --left.val;
+    return Part::kVal;
+  }
+  if (draw < left.val + left.test) {
+    --left.test;
+    return Part::kTest;
+  }
+  return Part::kTrain;
+}
+
+SplitIndices stratified_split(const std::vector<int64_t>& labels, int64_t num_classes, double val_fraction,
+                              double test_fraction, uint64_t seed) {
+  std::vector<int64_t> sizes(static_cast<size_t>(std::max<int64_t>(num_classes, 0)), 0);
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0 || labels[i] >= num_classes) {
       throw Error("label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) + " is outside [0, " +
                   std::to_string(num_classes) + ")");
     }
-    by_class[labels[i]].push_back(static_cast<int64_t>(i));
+    ++sizes[static_cast<size_t>(labels[i])];
   }
-  std::vector<int64_t> sizes;
-  for (const auto& members : by_class) sizes.push_back(static_cast<int64_t>(members.size()));
-  std::vector<int64_t> val_q = quotas(sizes, val_fraction), test_q = quotas(sizes, test_fraction);
-
-  // Each sample's part, then the parts' members in sample order: a linear pass where sorting the
-  // parts took a tenth of a large CSV conversion.
-  enum Part : uint8_t { kTrain, kVal, kTest };
-  std::vector<uint8_t> part(labels.size(), kTrain);
-  int64_t counts[3] = {0, 0, 0};
-  for (int64_t c = 0; c < num_classes; ++c) {
-    std::vector<int64_t>& members = by_class[c];
-    core::Rng rng(core::derive_seed({seed, kSplitStream, static_cast<uint64_t>(c)}));
-    core::shuffle(members, rng);
-    const int64_t n_val = std::min(val_q[c], sizes[c]);
-    const int64_t n_test = std::min(test_q[c], sizes[c] - n_val);
-    for (int64_t i = 0; i < n_val + n_test; ++i) part[static_cast<size_t>(members[i])] = i < n_val ? kVal : kTest;
-    counts[kVal] += n_val;
-    counts[kTest] += n_test;
-    std::vector<int64_t>().swap(members);
-  }
-  counts[kTrain] = static_cast<int64_t>(labels.size()) - counts[kVal] - counts[kTest];
+  SplitSelector selector(sizes, val_fraction, test_fraction, seed);
   SplitIndices out;
   std::vector<int64_t>* parts[3] = {&out.train, &out.val, &out.test};
-  for (int p = 0; p < 3; ++p) parts[p]->reserve(static_cast<size_t>(counts[p]));
-  for (size_t i = 0; i < part.size(); ++i) parts[part[i]]->push_back(static_cast<int64_t>(i));
+  for (Part p : {Part::kTrain, Part::kVal, Part::kTest}) parts[static_cast<size_t>(p)]->reserve(selector.total(p));
+  for (size_t i = 0; i < labels.size(); ++i) {
+    parts[static_cast<size_t>(selector.next(labels[i]))]->push_back(static_cast<int64_t>(i));
+  }
   return out;
+}
+
+SplitOrder::SplitOrder(int64_t n, uint64_t seed, size_t split_index) : n_(static_cast<uint64_t>(std::max<int64_t>(n, 0))) {
+  while ((uint64_t{1} << (2 * half_bits_)) < n_) ++half_bits_;
+  mask_ = (uint64_t{1} << half_bits_) - 1;
+  for (uint64_t r = 0; r < 4; ++r) keys_[r] = core::derive_seed({seed, kSplitOrderStream, split_index, r});
+}
+
+uint64_t SplitOrder::permute(uint64_t x) const {
+  uint64_t left = x >> half_bits_, right = x & mask_;
+  for (uint64_t key : keys_) {
+    const uint64_t next = left ^ (core::mix64(right ^ key) & mask_);
+    left = right;
+    right = next;
+  }
+  return (left << half_bits_) | right;
+}
+
+int64_t SplitOrder::position(int64_t i) const {
+  // Each step is a bijection of [0, 4^half_bits_), so following the cycle from i lands back in [0, n)
+  // at a point no other index in range reaches first: a permutation of [0, n). The domain is under 4n,
+  // so a few steps on average.
+  uint64_t x = static_cast<uint64_t>(i);
+  do {
+    x = permute(x);
+  } while (x >= n_);
+  return static_cast<int64_t>(x);
 }
 
 }  // namespace strike::data
