@@ -221,40 +221,47 @@ std::vector<ColumnKind> column_kinds(const Scan& scan, const ConvertOptions& o) 
   return kinds;
 }
 
-// The label of a target value: its index among the sorted class names.
-class ClassIndex {
+// The label (index among the sorted class names) and split part of each row of a pass after the first,
+// in file order: every pass makes its own, so all make the same choices without a per-row record of
+// them. A target value pass 1 did not see, or more rows of a class than it counted, means the file
+// changed in between.
+class RowParts {
  public:
-  explicit ClassIndex(const std::vector<std::string>& class_names) {
-    for (size_t i = 0; i < class_names.size(); ++i) index_.emplace(class_names[i], static_cast<int64_t>(i));
+  RowParts(const TabularPlan& plan, const ConvertOptions& o)
+      : selector_(plan.class_counts, o.val_fraction, o.test_fraction, o.seed), path_(o.input) {
+    for (size_t i = 0; i < plan.class_names.size(); ++i) index_.emplace(plan.class_names[i], static_cast<int64_t>(i));
   }
-  int64_t operator()(std::string_view value, const std::string& path) const {
-    auto it = index_.find(value);
-    if (it == index_.end()) {
-      throw Error("the file changed while it was being converted: a new class '" + std::string(value) + "'", path,
-                  "convert a file nobody writes to");
+  struct Row {
+    int64_t label;
+    Part part;
+  };
+  Row next(std::string_view target) {
+    auto it = index_.find(target);
+    if (it == index_.end()) changed("a new class '" + std::string(target) + "'");
+    try {
+      return {it->second, selector_.next(it->second)};
+    } catch (const Error&) {  // the class has more rows than pass 1 counted
+      changed("more rows of class '" + std::string(target) + "' than before");
     }
-    return it->second;
   }
+  int64_t rows(Part part) const { return selector_.total(part); }
+  int64_t rows() const { return rows(Part::kTrain) + rows(Part::kVal) + rows(Part::kTest); }
 
  private:
+  [[noreturn]] void changed(const std::string& what) const {
+    throw Error("the file changed while it was being converted: " + what, path_, "convert a file nobody writes to");
+  }
+  SplitSelector selector_;
+  std::string path_;
   std::unordered_map<std::string_view, int64_t> index_;  // views of the plan's class names
 };
-
-// Which part each row of a pass belongs to: every pass streams the rows in file order through a
-// selector made alike, so all make the same choices without a per-row record of them.
-SplitSelector row_parts(const TabularPlan& plan, const ConvertOptions& o) {
-  return SplitSelector(plan.class_counts, o.val_fraction, o.test_fraction, o.seed);
-}
 
 // Pass 2, on train rows only: the categorical columns' distinct values and the numeric columns' sums
 // (and their medians' first pass). Lays out the numeric field: values first, indicators after them.
 void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnKind>& kinds, const ConvertOptions& o,
                   const TabularLimits& limits) {
   const Header& h = scan.header;
-  int64_t rows = 0;
-  for (int64_t n : plan.class_counts) rows += n;
-  const ClassIndex class_index(plan.class_names);
-  SplitSelector parts = row_parts(plan, o);
+  RowParts parts(plan, o);
 
   std::vector<size_t> numeric, categorical;  // header columns of each kind, in CSV order
   for (size_t c = 0; c < kinds.size(); ++c) {
@@ -264,9 +271,9 @@ void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnK
   const int64_t median_values = limits.median_values / std::max<int64_t>(1, static_cast<int64_t>(numeric.size()));
   std::vector<NumericFit> fits(numeric.size(), NumericFit(median_values));
   std::vector<StringIds> values(categorical.size());
-  Rescan rescan(o.input, h, rows);
+  Rescan rescan(o.input, h, parts.rows());
   while (const auto* fields = rescan.next()) {
-    if (parts.next(class_index((*fields)[h.target], o.input)) != Part::kTrain) continue;
+    if (parts.next((*fields)[h.target]).part != Part::kTrain) continue;
     for (size_t j = 0; j < numeric.size(); ++j) {
       const double value = number_or_nan((*fields)[numeric[j]]);
       if (!std::isnan(value)) fits[j].add(value);
@@ -372,12 +379,12 @@ struct SplitPlace {
 };
 
 // The splits one after another in the staging file: train, val, test.
-std::vector<SplitPlace> split_places(const SplitSelector& parts) {
+std::vector<SplitPlace> split_places(const RowParts& parts) {
   std::vector<SplitPlace> places;
   int64_t begin = 0;
   for (Part part : {Part::kTrain, Part::kVal, Part::kTest}) {
-    places.push_back({part_name(part), begin, parts.total(part)});
-    begin += parts.total(part);
+    places.push_back({part_name(part), begin, parts.rows(part)});
+    begin += parts.rows(part);
   }
   return places;
 }
@@ -398,19 +405,18 @@ void stage_rows(TabularPlan& plan, const ConvertOptions& o, const std::vector<Sp
     }
   }
   const Header header{plan.header, plan.target};
-  const ClassIndex class_index(plan.class_names);
-  SplitSelector parts = row_parts(plan, o);
+  RowParts parts(plan, o);
   std::vector<SplitOrder> orders;
   for (size_t s = 0; s < places.size(); ++s) orders.emplace_back(places[s].rows, o.seed, s);
   int64_t placed[3] = {0, 0, 0};  // rows of each split so far
   std::vector<char> record(static_cast<size_t>(layout.bytes()));
-  Rescan rescan(o.input, header, places.back().begin + places.back().rows);
+  Rescan rescan(o.input, header, parts.rows());
   while (const auto* fields = rescan.next()) {
-    const int64_t label = class_index((*fields)[header.target], o.input);
-    const size_t s = static_cast<size_t>(parts.next(label));
-    const bool train = s == static_cast<size_t>(Part::kTrain);
+    const RowParts::Row row = parts.next((*fields)[header.target]);
+    const size_t s = static_cast<size_t>(row.part);
+    const bool train = row.part == Part::kTrain;
     const int64_t at = places[s].begin + orders[s].position(placed[s]++);
-    layout.set_label(record.data(), label);
+    layout.set_label(record.data(), row.label);
     for (size_t j = 0; j < numeric_source.size(); ++j) {
       const double value = number_or_nan((*fields)[numeric_source[j]]);
       layout.set_number(record.data(), j, value);
@@ -493,7 +499,7 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
   TabularPlan plan;
   plan.class_names = std::move(scan.class_names);
   plan.class_counts = std::move(scan.class_counts);
-  if (row_parts(plan, o).total(Part::kTrain) == 0) {
+  if (RowParts(plan, o).rows(Part::kTrain) == 0) {
     throw Error("no training rows remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
   }
   fit_on_train(plan, scan, kinds, o, limits);
@@ -504,8 +510,9 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
 
 core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::vector<std::string>& written,
                              const TabularLimits& limits) {
-  const std::vector<SplitPlace> places = split_places(row_parts(plan, o));
-  const int64_t train_rows = places[0].rows, rows = places.back().begin + places.back().rows;
+  const RowParts parts(plan, o);
+  const std::vector<SplitPlace> places = split_places(parts);
+  const int64_t train_rows = parts.rows(Part::kTrain), rows = parts.rows();
   const StagedRow layout(static_cast<int64_t>(plan.numeric_fits.size()), plan.schema.categorical_width());
   OrderedStaging staging((fs::path(o.output) / kStagingFile).string(), layout.bytes(), rows, limits.chunk_bytes);
   stage_rows(plan, o, places, layout, staging);

@@ -100,16 +100,9 @@ void OrderedStaging::load(int64_t bucket) {
   ordered_.resize(static_cast<size_t>(n * record_bytes_));
   loaded_ = bucket;
   if (record_bytes_ == 0) return;
-  for (int64_t first = 0; first < n; first += read_entries_) {
-    const int64_t count = std::min(read_entries_, n - first);
-    read_entries(bucket, first, count);
-    for (int64_t e = 0; e < count; ++e) {
-      const char* entry = raw_.data() + e * entry_bytes_;
-      uint32_t slot;
-      std::memcpy(&slot, entry, sizeof slot);
-      std::memcpy(ordered_.data() + slot * record_bytes_, entry + sizeof slot, static_cast<size_t>(record_bytes_));
-    }
-  }
+  for_each_entry(bucket, [&](uint32_t slot, const char* record) {
+    std::memcpy(ordered_.data() + slot * record_bytes_, record, static_cast<size_t>(record_bytes_));
+  });
 }
 
 void OrderedStaging::read(int64_t begin, int64_t count, void* out) {

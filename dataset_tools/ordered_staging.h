@@ -2,6 +2,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ class OrderedStaging {
   void flush(int64_t bucket);
   // Reads entries [first, first + count) of `bucket`'s region into raw_.
   void read_entries(int64_t bucket, int64_t first, int64_t count);
+  // Calls on_entry(uint32_t slot, const char* record) for every entry of `bucket`, in stored order.
+  template <typename OnEntry>
+  void for_each_entry(int64_t bucket, OnEntry&& on_entry);
   void load(int64_t bucket);  // the bucket's records, in order, into ordered_
 
   std::string path_;
@@ -53,20 +57,27 @@ class OrderedStaging {
   int64_t loaded_ = -1;                     // the bucket in ordered_
 };
 
+template <typename OnEntry>
+void OrderedStaging::for_each_entry(int64_t bucket, OnEntry&& on_entry) {
+  const int64_t n = bucket_records(bucket);
+  for (int64_t first = 0; first < n; first += read_entries_) {
+    const int64_t count = std::min(read_entries_, n - first);
+    read_entries(bucket, first, count);
+    for (int64_t e = 0; e < count; ++e) {
+      const char* entry = raw_.data() + e * entry_bytes_;
+      uint32_t slot;
+      std::memcpy(&slot, entry, sizeof slot);
+      on_entry(slot, entry + sizeof slot);
+    }
+  }
+}
+
 template <typename OnRecord>
 void OrderedStaging::scan(int64_t end, OnRecord&& on_record) {
   for (int64_t b = 0; b < buckets_ && b * per_bucket_ < end; ++b) {
-    const int64_t n = bucket_records(b), step = read_entries_;
-    for (int64_t first = 0; first < n; first += step) {
-      const int64_t count = std::min(step, n - first);
-      read_entries(b, first, count);
-      for (int64_t e = 0; e < count; ++e) {
-        const char* entry = raw_.data() + e * entry_bytes_;
-        uint32_t slot;
-        std::copy(entry, entry + sizeof slot, reinterpret_cast<char*>(&slot));
-        if (b * per_bucket_ + slot < end) on_record(entry + sizeof slot);
-      }
-    }
+    for_each_entry(b, [&](uint32_t slot, const char* record) {
+      if (b * per_bucket_ + slot < end) on_record(record);
+    });
   }
 }
 

@@ -4,12 +4,10 @@
 #include <fast_float/fast_float.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <limits>
 #include <string_view>
+#include <system_error>
 
 #include "core/error.h"
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/fs.h"
 #include "dataset_tools/csv_reader.h"
+#include "dataset_tools/csv_source.h"  // is_csv_input
 #include "dataset_tools/text_source.h"
 #include "worker/input_files.h"
 
@@ -29,11 +30,6 @@ std::map<std::string, int64_t> folder_classes(const core::Manifest& manifest) {
     if (it != classes.end()) classes[text.substr(0, eq)] = it->second;
   }
   return classes;
-}
-
-bool is_csv(const std::string& path) {
-  const std::string ext = fs::path(path).extension().string();
-  return ext == ".csv" || ext == ".CSV";
 }
 
 // Column `name` of a CSV header; -1 when absent.
@@ -99,7 +95,7 @@ TextDocuments read_text_documents(const std::vector<std::string>& inputs, const 
   const bool csv_model = manifest.source == "text_csv";
   for (const auto& file : expand_inputs(inputs, [](const fs::path&) { return true; }, "text files")) {
     if (limit > 0 && static_cast<int64_t>(docs.ids.size()) >= limit) break;
-    if (csv_model && is_csv(file)) {
+    if (csv_model && data::is_csv_input("auto", file)) {
       read_csv_documents(file, tokenizer, manifest, max_tokens, limit, docs);
       continue;
     }

@@ -418,10 +418,16 @@ TEST(CsvStream, FileChangedBetweenPassesIsNamed) {
   o.output = output.path();
   o.target = "species";
   const std::string table = reference_table(200);
+  // The same rows, the last one's class replaced: by another class (one class now has more rows than
+  // counted), or by one never seen.
+  auto relabel = [&](char species) { return table.substr(0, table.size() - 2) + species + "\n"; };
+  const char other = table[table.size() - 2] == 'p' ? 'q' : 'p';
   for (const auto& [changed, message] : std::vector<std::pair<std::string, std::string>>{
            {table + "1,2,3,red,x,p\n", "the file grew while it was being converted"},
            {table.substr(0, table.rfind('\n', table.size() - 2) + 1), "the file changed while it was being converted"},
-           {table + "1,2\n", "the file grew while it was being converted"}}) {
+           {table + "1,2\n", "the file grew while it was being converted"},
+           {relabel(other), "the file changed while it was being converted: more rows of class"},
+           {relabel('z'), "the file changed while it was being converted: a new class 'z'"}}) {
     std::ofstream(o.input, std::ios::binary | std::ios::trunc) << table;
     data::TabularPlan plan = data::read_tabular_csv(o);
     std::ofstream(o.input, std::ios::binary | std::ios::trunc) << changed;
