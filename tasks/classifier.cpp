@@ -94,11 +94,15 @@ void Classifier::accumulate_metrics(const torch::Tensor& output, const TensorMap
   }
 }
 
-std::vector<std::string> Classifier::metric_names() const {
+std::vector<std::string> Classifier::averaged_names() const {
   std::vector<std::string> names = {"loss", "top1"};
   if (top5_) names.push_back("top5");
+  return names;
+}
+
+std::vector<std::string> Classifier::metric_names() const {
+  std::vector<std::string> names = headline_metrics();
   if (class_keys_.empty()) return names;
-  names.push_back("macro_f1");
   for (const auto& key : class_keys_) {
     for (const char* m : {"precision_", "recall_", "f1_"}) names.push_back(m + key);
   }
@@ -106,15 +110,13 @@ std::vector<std::string> Classifier::metric_names() const {
 }
 
 std::vector<std::string> Classifier::headline_metrics() const {
-  std::vector<std::string> names = {"loss", "top1"};
-  if (top5_) names.push_back("top5");
+  std::vector<std::string> names = averaged_names();
   if (!class_keys_.empty()) names.push_back("macro_f1");
   return names;
 }
 
 std::vector<std::string> Classifier::sum_names() const {
-  std::vector<std::string> names = {"loss", "top1"};
-  if (top5_) names.push_back("top5");
+  std::vector<std::string> names = averaged_names();
   for (const auto& counts : count_names_) names.insert(names.end(), counts.begin(), counts.end());
   return names;
 }
@@ -125,15 +127,17 @@ std::map<std::string, double> Classifier::metrics(const MetricSums& sums) const 
     auto it = sums.sums.find(name);
     return it == sums.sums.end() ? 0.0 : it->second;
   };
-  for (const char* name : {"loss", "top1", "top5"}) {
+  for (const auto& name : averaged_names()) {
     if (sums.sums.count(name)) out[name] = ratio(sum(name), sums.count);
   }
   if (class_keys_.empty()) return out;
   // A class never predicted has precision 0 and one never present recall 0 (scikit-learn's
   // zero_division=0), so macro F1 never rewards ignoring a class.
   double f1_total = 0;
-  for (const auto& key : class_keys_) {
-    const double tp = sum("tp_" + key), predicted = sum("predicted_" + key), actual = sum("actual_" + key);
+  for (size_t k = 0; k < class_keys_.size(); ++k) {
+    const std::string& key = class_keys_[k];
+    const auto& [tp_name, actual_name, predicted_name] = count_names_[k];
+    const double tp = sum(tp_name), actual = sum(actual_name), predicted = sum(predicted_name);
     out["precision_" + key] = ratio(tp, predicted);
     out["recall_" + key] = ratio(tp, actual);
     out["f1_" + key] = ratio(2 * tp, predicted + actual);

@@ -47,6 +47,8 @@ class Classifier : public Task {
   const torch::Tensor& field(const TensorMap& batch, const std::string& name) const;
 
  private:
+  std::vector<std::string> averaged_names() const;  // the sums reported as per-sample averages: loss, top1, (top5)
+
   std::string name_;
   std::shared_ptr<torch::nn::Module> model_;
   std::shared_ptr<Head> head_;
