@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 
 #include "core/error.h"
 
@@ -46,15 +47,21 @@ size_t undo_quote_pairs(char* text, size_t size) {
 
 }  // namespace
 
-CsvReader::CsvReader(const std::string& path) : path_(path), in_(path, std::ios::binary), buffer_(kReadBytes) {
+CsvReader::CsvReader(const std::string& path) : CsvReader(path, 0, std::numeric_limits<int64_t>::max(), 1) {}
+
+CsvReader::CsvReader(const std::string& path, int64_t begin, int64_t stop, int64_t first_line)
+    : path_(path), in_(path, std::ios::binary), buffer_(kReadBytes), base_(begin), stop_(stop), line_(first_line) {
   if (!in_ || std::filesystem::is_directory(path)) throw Error("cannot open the CSV file", path, "check the --input path");
+  if (begin > 0 && !in_.seekg(begin)) throw Error("cannot read the CSV file", path, "check the disk and the file's permissions");
   fill();
-  if (size_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;  // a byte order mark, skipped
+  // A byte order mark, skipped.
+  if (begin == 0 && size_ >= 3 && std::memcmp(buffer_.data(), "\xEF\xBB\xBF", 3) == 0) pos_ = 3;
 }
 
 void CsvReader::fill() {
   const size_t unread = size_ - pos_;
   std::memmove(buffer_.data(), buffer_.data() + pos_, unread);
+  base_ += static_cast<int64_t>(pos_);
   pos_ = 0;
   size_ = unread;
   if (size_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // one record longer than the buffer
@@ -89,11 +96,19 @@ CsvReader::Parsed CsvReader::parse(std::vector<std::string_view>& fields) {
   char* const b = buffer_.data();
   const size_t end = size_;
   size_t i = pos_;
+  if (offset() >= stop_) {  // the next range's reader starts here
+    fields.clear();
+    return Parsed::kEnd;
+  }
   while (i < end && (b[i] == '\r' || b[i] == '\n')) {  // blank lines: committed at once, skipping them is final
     if (b[i] == '\n') ++line_;
     ++i;
   }
   pos_ = i;
+  if (offset() >= stop_) {
+    fields.clear();
+    return Parsed::kEnd;
+  }
   if (i == end) {
     if (!at_end_) return Parsed::kNeedMore;
     fields.clear();

@@ -1,31 +1,32 @@
-// CSV conversion: schema inference and fitting, encoding through an ordered staging file, and the shards.
+// CSV conversion: the text read once into binary rows; over them the split, the schema's fit and the rows staged in shard order; the shards.
 #include "dataset_tools/csv_source.h"
 
 #include <spdlog/spdlog.h>
+#include <stdlib.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <limits>
 #include <set>
-#include <string_view>
-#include <unordered_map>
+#include <thread>
 
 #include "core/error.h"
 #include "core/shard.h"
 #include "dataset_tools/csv_reader.h"
+#include "dataset_tools/csv_text_pass.h"
+#include "dataset_tools/numeric_fit.h"
 #include "dataset_tools/ordered_staging.h"
 #include "dataset_tools/output_dir.h"
+#include "dataset_tools/split.h"
 
 namespace strike::data {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr const char* kStagingFile = ".rows.staging";
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -38,33 +39,10 @@ std::string quoted_list(const std::vector<std::string>& names) {
   return s;
 }
 
-// Distinct strings, each with the id of its first appearance; a string already held costs no allocation.
-class StringIds {
- public:
-  int64_t id(std::string_view s) {
-    auto it = ids_.find(s);
-    if (it != ids_.end()) return it->second;
-    strings_.emplace_back(s);
-    return ids_.emplace(strings_.back(), static_cast<int64_t>(strings_.size()) - 1).first->second;
-  }
-  const std::deque<std::string>& strings() const { return strings_; }  // by id
-
- private:
-  std::deque<std::string> strings_;  // a deque never moves what it holds: the keys below point into it
-  std::unordered_map<std::string_view, int64_t> ids_;
-};
-
-// What the first pass learns about one column.
-struct ColumnScan {
-  bool all_numeric = true;   // every non-missing value parsed as a finite number
-  bool has_missing = false;  // in any split (only learnt while the column looks numeric)
-  int64_t first_bad_line = 0;
-  std::string first_bad;     // the first value that is not a number, for --numeric errors
-};
-
 struct Header {
   std::vector<std::string> names;
   size_t target = 0;
+  int64_t data_begin = 0, data_line = 2;  // where the first data row starts: file offset and line
 };
 
 Header read_header(CsvReader& reader, const ConvertOptions& o) {
@@ -100,226 +78,35 @@ Header read_header(CsvReader& reader, const ConvertOptions& o) {
       throw UsageError("column '" + name + "' is named by both --categorical and --numeric", "", "name it in one of them");
     }
   }
+  h.data_begin = reader.offset();
+  h.data_line = reader.next_line();
   return h;
 }
 
-void check_fields(const CsvReader& reader, const std::vector<std::string_view>& fields, const Header& h) {
-  if (fields.size() != h.names.size()) {
-    throw Error("row has " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(h.names.size()),
-                reader.where(), "quote fields that contain commas, and double quotes inside quoted fields");
-  }
-  if (is_missing(fields[h.target])) {
-    throw Error("the target column '" + h.names[h.target] + "' is empty", reader.where(),
-                "remove rows without a target value");
-  }
-}
-
-// Another pass over the file: its header read and skipped, each row checked against the first pass.
-class Rescan {
+// A private directory under $TMPDIR for a conversion's staging files, removed with everything in it.
+class TempDir {
  public:
-  Rescan(const std::string& path, const Header& header, int64_t rows)
-      : path_(path), header_(header), rows_(rows), reader_(path) {
-    reader_.next(fields_);
-  }
-  // The next row's fields, or nullptr after the last row.
-  const std::vector<std::string_view>* next() {
-    if (!reader_.next(fields_)) {
-      if (row_ != rows_) {
-        throw Error("the file changed while it was being converted: " + std::to_string(row_) + " data rows now, " +
-                        std::to_string(rows_) + " before",
-                    path_, "convert a file nobody writes to");
-      }
-      return nullptr;
+  TempDir() : path_((fs::temp_directory_path() / "strike-csv-XXXXXX").string()) {
+    if (!mkdtemp(path_.data())) {
+      throw Error("cannot create a temporary directory: " + std::string(std::strerror(errno)), path_,
+                  "set TMPDIR to a writable directory with about the CSV file's size free");
     }
-    if (row_++ >= rows_) throw Error("the file grew while it was being converted", path_, "convert a file nobody writes to");
-    check_fields(reader_, fields_, header_);
-    return &fields_;
   }
-  int64_t row() const { return row_ - 1; }  // of the fields last returned, from 0
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
-  const Header& header_;
-  int64_t rows_, row_ = 0;
-  CsvReader reader_;
-  std::vector<std::string_view> fields_;
 };
 
-// The value of a numeric field, NaN when missing (or, should the file have changed, not a number).
-double number_or_nan(std::string_view field) {
-  double value;
-  return parse_number(field, value) ? value : std::numeric_limits<double>::quiet_NaN();
-}
-
-// Pass 1: field counts, the classes and their sizes, and which columns hold only numbers.
-struct Scan {
-  Header header;
-  std::vector<ColumnScan> columns;
-  std::vector<std::string> class_names;
-  std::vector<int64_t> class_counts;  // by class
-};
-
-Scan scan_csv(const ConvertOptions& o) {
-  Scan scan;
-  CsvReader reader(o.input);
-  scan.header = read_header(reader, o);
-  const Header& h = scan.header;
-  scan.columns.resize(h.names.size());
-  StringIds classes;
-  std::vector<int64_t> counts;  // by first appearance
-  std::vector<std::string_view> fields;
-  while (reader.next(fields)) {
-    check_fields(reader, fields, h);
-    for (size_t c = 0; c < fields.size(); ++c) {
-      ColumnScan& s = scan.columns[c];
-      if (c == h.target || !s.all_numeric) continue;  // a column that is not numeric has nothing more to tell
-      double value;
-      if (parse_number(fields[c], value)) continue;  // the common case first: a number is never missing
-      if (is_missing(fields[c])) {
-        s.has_missing = true;
-      } else {
-        s.all_numeric = false;
-        s.first_bad_line = reader.line();
-        s.first_bad = std::string(fields[c]);
-      }
-    }
-    const size_t first = static_cast<size_t>(classes.id(fields[h.target]));
-    if (first == counts.size()) counts.push_back(0);
-    ++counts[first];
-  }
-  if (counts.empty()) throw Error("the CSV file has a header but no rows", o.input, "add data rows");
-  std::vector<std::string> names(classes.strings().begin(), classes.strings().end());
-  std::sort(names.begin(), names.end());
-  if (names.size() < 2) {
-    throw Error("the target column '" + o.target + "' has only one class, '" + names.front() + "'", o.input,
-                "a classifier needs at least two classes; check --target");
-  }
-  scan.class_counts.assign(names.size(), 0);
-  for (size_t first = 0; first < names.size(); ++first) {
-    const std::string& name = classes.strings()[first];
-    scan.class_counts[static_cast<size_t>(std::lower_bound(names.begin(), names.end(), name) - names.begin())] =
-        counts[first];
-  }
-  scan.class_names = std::move(names);
-  return scan;
-}
-
-std::vector<ColumnKind> column_kinds(const Scan& scan, const ConvertOptions& o) {
-  std::vector<ColumnKind> kinds(scan.columns.size(), ColumnKind::kNumeric);
-  for (size_t c = 0; c < scan.columns.size(); ++c) {
-    if (c == scan.header.target) continue;
-    const std::string& name = scan.header.names[c];
-    const bool forced_numeric = std::count(o.numeric.begin(), o.numeric.end(), name) > 0;
-    const bool forced_categorical = std::count(o.categorical.begin(), o.categorical.end(), name) > 0;
-    if (forced_numeric && !scan.columns[c].all_numeric) {
-      throw Error("column '" + name + "' is --numeric but holds '" + scan.columns[c].first_bad + "', not a number",
-                  o.input + ":" + std::to_string(scan.columns[c].first_bad_line),
-                  "fix the value (missing values are empty or NA), or leave the column out of --numeric");
-    }
-    kinds[c] = forced_categorical || !scan.columns[c].all_numeric ? ColumnKind::kCategorical : ColumnKind::kNumeric;
-  }
-  return kinds;
-}
-
-// The label (index among the sorted class names) and split part of each row of a pass after the first,
-// in file order: every pass makes its own, so all make the same choices without a per-row record of
-// them. A target value pass 1 did not see, or more rows of a class than it counted, means the file
-// changed in between.
-class RowParts {
- public:
-  RowParts(const TabularPlan& plan, const ConvertOptions& o)
-      : selector_(plan.class_counts, o.val_fraction, o.test_fraction, o.seed), path_(o.input) {
-    for (size_t i = 0; i < plan.class_names.size(); ++i) index_.emplace(plan.class_names[i], static_cast<int64_t>(i));
-  }
-  struct Row {
-    int64_t label;
-    Part part;
-  };
-  Row next(std::string_view target) {
-    auto it = index_.find(target);
-    if (it == index_.end()) changed("a new class '" + std::string(target) + "'");
-    try {
-      return {it->second, selector_.next(it->second)};
-    } catch (const Error&) {  // the class has more rows than pass 1 counted
-      changed("more rows of class '" + std::string(target) + "' than before");
-    }
-  }
-  int64_t rows(Part part) const { return selector_.total(part); }
-  int64_t rows() const { return rows(Part::kTrain) + rows(Part::kVal) + rows(Part::kTest); }
-
- private:
-  [[noreturn]] void changed(const std::string& what) const {
-    throw Error("the file changed while it was being converted: " + what, path_, "convert a file nobody writes to");
-  }
-  SplitSelector selector_;
-  std::string path_;
-  std::unordered_map<std::string_view, int64_t> index_;  // views of the plan's class names
-};
-
-// Pass 2, on train rows only: the categorical columns' distinct values and the numeric columns' sums
-// (and their medians' first pass). Lays out the numeric field: values first, indicators after them.
-void fit_on_train(TabularPlan& plan, const Scan& scan, const std::vector<ColumnKind>& kinds, const ConvertOptions& o,
-                  const TabularLimits& limits) {
-  const Header& h = scan.header;
-  RowParts parts(plan, o);
-
-  std::vector<size_t> numeric, categorical;  // header columns of each kind, in CSV order
-  for (size_t c = 0; c < kinds.size(); ++c) {
-    if (c != h.target) (kinds[c] == ColumnKind::kNumeric ? numeric : categorical).push_back(c);
-  }
-  // A smaller share only costs passes over the staged rows, at most three.
-  const int64_t median_values = limits.median_values / std::max<int64_t>(1, static_cast<int64_t>(numeric.size()));
-  std::vector<NumericFit> fits(numeric.size(), NumericFit(median_values));
-  std::vector<StringIds> values(categorical.size());
-  Rescan rescan(o.input, h, parts.rows());
-  while (const auto* fields = rescan.next()) {
-    if (parts.next((*fields)[h.target]).part != Part::kTrain) continue;
-    for (size_t j = 0; j < numeric.size(); ++j) {
-      const double value = number_or_nan((*fields)[numeric[j]]);
-      if (!std::isnan(value)) fits[j].add(value);
-    }
-    for (size_t k = 0; k < categorical.size(); ++k) {
-      const std::string_view value = (*fields)[categorical[k]];
-      if (!is_missing(value)) values[k].id(value);
-    }
-  }
-  for (NumericFit& fit : fits) fit.end_pass();
-
-  TabularSchema& schema = plan.schema;
-  schema.target = o.target;
-  int64_t numeric_at = 0, categorical_at = 0;
-  for (size_t c = 0; c < kinds.size(); ++c) {
-    if (c == h.target) continue;
-    ColumnSchema fitted;
-    if (kinds[c] == ColumnKind::kNumeric) {
-      fitted.name = h.names[c];
-      fitted.kind = ColumnKind::kNumeric;
-      fitted.has_missing = scan.columns[c].has_missing;
-      fitted.position = numeric_at++;
-    } else {
-      const auto& distinct = values[static_cast<size_t>(categorical_at)].strings();
-      if (static_cast<int64_t>(distinct.size()) > o.max_categories) {
-        throw Error("column '" + h.names[c] + "' has " + std::to_string(distinct.size()) +
-                        " distinct values in the train split, more than --max-categories " +
-                        std::to_string(o.max_categories),
-                    o.input,
-                    "pass --numeric " + h.names[c] + " if it holds numbers, raise --max-categories, or drop the column");
-      }
-      fitted = fit_categorical(h.names[c], std::vector<std::string>(distinct.begin(), distinct.end()));
-      fitted.position = categorical_at++;
-    }
-    schema.columns.push_back(std::move(fitted));
-    plan.source_column.push_back(c);
-  }
-  for (auto& col : schema.columns) {
-    if (col.kind == ColumnKind::kNumeric && col.has_missing) col.indicator = numeric_at++;
-  }
-  plan.numeric_fits = std::move(fits);
-}
-
-// A staged row: the numeric columns' values as read (NaN = missing), the categorical columns'
-// vocabulary indices, then the label; the median and std the numbers are encoded with are only known
-// once all rows are staged.
+// A staged row: the numeric columns' values as read (NaN = missing), the categorical columns' value ids
+// (-1 = missing), then the label; the median and std the numbers are encoded with, and which values are
+// in the train vocabulary, are only known once all rows are staged.
 class StagedRow {
  public:
   StagedRow(int64_t numeric, int64_t categorical)
@@ -340,36 +127,16 @@ class StagedRow {
     std::memcpy(&value, record + j * 8, 8);
     return value;
   }
-  void set_index(char* record, size_t k, int32_t index) const { std::memcpy(record + numeric_ * 8 + k * 4, &index, 4); }
-  int32_t index(const char* record, size_t k) const {
-    int32_t index;
-    std::memcpy(&index, record + numeric_ * 8 + k * 4, 4);
-    return index;
+  void set_code(char* record, size_t k, int32_t code) const { std::memcpy(record + numeric_ * 8 + k * 4, &code, 4); }
+  int32_t code(const char* record, size_t k) const {
+    int32_t code;
+    std::memcpy(&code, record + numeric_ * 8 + k * 4, 4);
+    return code;
   }
 
  private:
   size_t numeric_;
   int64_t label_at_, bytes_;
-};
-
-// A categorical column's vocabulary index of a raw value, as ColumnSchema::encode_category gives it.
-class VocabularyIndex {
- public:
-  explicit VocabularyIndex(const ColumnSchema& column) {
-    if (column.vocabulary.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-      throw Error("column '" + column.name + "' has more than 2^31 categories", "", "lower --max-categories");
-    }
-    // Only the entries after the two reserved ones are values: a value "<missing>" is not missing.
-    for (size_t i = 2; i < column.vocabulary.size(); ++i) index_.emplace(column.vocabulary[i], static_cast<int32_t>(i));
-  }
-  int32_t operator()(std::string_view value) const {
-    if (is_missing(value)) return static_cast<int32_t>(kMissingIndex);
-    auto it = index_.find(value);
-    return it == index_.end() ? static_cast<int32_t>(kUnknownIndex) : it->second;
-  }
-
- private:
-  std::unordered_map<std::string_view, int32_t> index_;  // views of the schema's vocabulary
 };
 
 // One output split: its rows occupy staging positions [begin, begin + rows), in SplitOrder's order.
@@ -378,62 +145,132 @@ struct SplitPlace {
   int64_t begin = 0, rows = 0;
 };
 
-// The splits one after another in the staging file: train, val, test.
-std::vector<SplitPlace> split_places(const RowParts& parts) {
-  std::vector<SplitPlace> places;
-  int64_t begin = 0;
-  for (Part part : {Part::kTrain, Part::kVal, Part::kTest}) {
-    places.push_back({part_name(part), begin, parts.rows(part)});
-    begin += parts.rows(part);
-  }
-  return places;
+bool named(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
-// Pass 3: every row staged with its label at its position, while the numeric fits make their second
-// pass over the train rows (in file order, as the first).
-void stage_rows(TabularPlan& plan, const ConvertOptions& o, const std::vector<SplitPlace>& places,
-                const StagedRow& layout, OrderedStaging& staging) {
-  std::vector<size_t> numeric_source, categorical_source;
-  std::vector<VocabularyIndex> vocabularies;
-  for (size_t k = 0; k < plan.schema.columns.size(); ++k) {
-    const ColumnSchema& col = plan.schema.columns[k];
-    if (col.kind == ColumnKind::kNumeric) {
-      numeric_source.push_back(plan.source_column[k]);
-    } else {
-      categorical_source.push_back(plan.source_column[k]);
-      vocabularies.emplace_back(col);
+// Reads the text into binary rows; reads it again when a column that may be numeric mixed numbers and
+// text: it is categorical, and its numbers are categories by their text.
+TextPass read_text(const ConvertOptions& o, const Header& h, const TabularLimits& limits, const std::string& dir) {
+  TextPassOptions to;
+  to.path = o.input;
+  to.header = h.names;
+  to.target = h.target;
+  for (const auto& name : h.names) to.modes.push_back(named(o.categorical, name) ? CellMode::kText : CellMode::kNumber);
+  to.data_begin = h.data_begin;
+  to.data_line = h.data_line;
+  // Far more than a categorical column's train split may have: only a bound on memory.
+  to.max_values = std::max<int64_t>(1024, 4 * o.max_categories);
+  to.too_many_hint = [&o](const std::string& column) {
+    return "a categorical column may have at most --max-categories " + std::to_string(o.max_categories) +
+           " distinct train values: pass --numeric " + column + " if it holds numbers, raise --max-categories, or drop the column";
+  };
+  to.threads = limits.threads > 0 ? limits.threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  to.min_range_bytes = limits.min_range_bytes;
+  to.staging_dir = dir;
+  TextPass pass = run_text_pass(to);
+  bool again = false;
+  for (size_t c = 0; c < h.names.size(); ++c) {
+    const ColumnReport& col = pass.columns[c];
+    if (c != h.target && to.modes[c] == CellMode::kNumber && !named(o.numeric, h.names[c]) && col.has_number &&
+        col.has_text) {
+      to.modes[c] = CellMode::kText;
+      again = true;
     }
   }
-  const Header header{plan.header, plan.target};
-  RowParts parts(plan, o);
+  if (!again) return pass;
+  for (const RowFile& file : pass.files) fs::remove(file.path);
+  return run_text_pass(to);
+}
+
+std::vector<ColumnKind> column_kinds(const TextPass& pass, const Header& h, const ConvertOptions& o) {
+  std::vector<ColumnKind> kinds(h.names.size(), ColumnKind::kNumeric);
+  for (size_t c = 0; c < h.names.size(); ++c) {
+    if (c == h.target) continue;
+    const std::string& name = h.names[c];
+    const ColumnReport& col = pass.columns[c];
+    if (named(o.numeric, name) && col.has_text) {
+      throw Error("column '" + name + "' is --numeric but holds '" + col.first_text + "', not a number",
+                  o.input + ":" + std::to_string(col.first_text_line),
+                  "fix the value (missing values are empty or NA), or leave the column out of --numeric");
+    }
+    kinds[c] = named(o.categorical, name) || col.has_text ? ColumnKind::kCategorical : ColumnKind::kNumeric;
+  }
+  return kinds;
+}
+
+}  // namespace
+
+// The binary rows gathered in shard order (a TempDir holds the files), and how to encode them.
+struct StagedTable {
+  TempDir dir;
+  StagedRow layout{0, 0};
+  std::unique_ptr<OrderedStaging> staging;  // in `dir`, so declared after it: removed before it
+  std::vector<SplitPlace> places;           // train, val, test, one after another
+  std::vector<std::vector<int32_t>> vocabulary_index;  // per categorical column: value id -> vocabulary index
+};
+
+namespace {
+
+// Which header columns feed the staged row's numbers and codes, in CSV order.
+struct Columns {
+  std::vector<size_t> numeric, categorical;
+  Columns(const std::vector<ColumnKind>& kinds, size_t target) {
+    for (size_t c = 0; c < kinds.size(); ++c) {
+      if (c != target) (kinds[c] == ColumnKind::kNumeric ? numeric : categorical).push_back(c);
+    }
+  }
+};
+
+// Every binary row in file order: its split picked, its train values fitted (the numeric fits' first
+// pass; which categorical values train has) and the row staged at its place in its split.
+void stage_rows(const TextPass& pass, const Columns& columns, size_t target, const std::vector<int64_t>& label_of,
+                SplitSelector& selector, uint64_t seed, StagedTable& table, std::vector<NumericFit>& fits,
+                std::vector<std::vector<bool>>& in_train) {
+  // A header column's cell in a binary row: after the class id, in header order without the target.
+  auto cell_at = [target](size_t c) { return 4 + 8 * (c < target ? c : c - 1); };
   std::vector<SplitOrder> orders;
-  for (size_t s = 0; s < places.size(); ++s) orders.emplace_back(places[s].rows, o.seed, s);
+  for (size_t s = 0; s < table.places.size(); ++s) orders.emplace_back(table.places[s].rows, seed, s);
   int64_t placed[3] = {0, 0, 0};  // rows of each split so far
-  std::vector<char> record(static_cast<size_t>(layout.bytes()));
-  Rescan rescan(o.input, header, parts.rows());
-  while (const auto* fields = rescan.next()) {
-    const RowParts::Row row = parts.next((*fields)[header.target]);
-    const size_t s = static_cast<size_t>(row.part);
-    const bool train = row.part == Part::kTrain;
-    const int64_t at = places[s].begin + orders[s].position(placed[s]++);
-    layout.set_label(record.data(), row.label);
-    for (size_t j = 0; j < numeric_source.size(); ++j) {
-      const double value = number_or_nan((*fields)[numeric_source[j]]);
-      layout.set_number(record.data(), j, value);
-      if (train && !std::isnan(value)) plan.numeric_fits[j].add(value);
+  const StagedRow& layout = table.layout;
+  std::vector<char> staged(static_cast<size_t>(layout.bytes()));
+  for (const RowFile& file : pass.files) {
+    RowFileReader reader(file.path, pass.record_bytes);
+    while (const char* row = reader.next()) {
+      int32_t local;
+      std::memcpy(&local, row, 4);
+      const int64_t label = label_of[static_cast<size_t>(file.class_ids[static_cast<size_t>(local)])];
+      const Part part = selector.next(label);
+      const size_t s = static_cast<size_t>(part);
+      const bool train = part == Part::kTrain;
+      layout.set_label(staged.data(), label);
+      for (size_t j = 0; j < columns.numeric.size(); ++j) {
+        double value;
+        std::memcpy(&value, row + cell_at(columns.numeric[j]), 8);  // missing: a NaN
+        layout.set_number(staged.data(), j, value);
+        if (train && !std::isnan(value)) fits[j].add(value);
+      }
+      for (size_t k = 0; k < columns.categorical.size(); ++k) {
+        const size_t c = columns.categorical[k];
+        uint64_t bits;
+        std::memcpy(&bits, row + cell_at(c), 8);
+        int32_t code = -1;
+        if (bits != cell::kMissing) {
+          code = static_cast<int32_t>(file.value_ids[c][cell::text_id(bits)]);
+          if (train) in_train[k][static_cast<size_t>(code)] = true;
+        }
+        layout.set_code(staged.data(), k, code);
+      }
+      table.staging->put(table.places[s].begin + orders[s].position(placed[s]++), staged.data());
     }
-    for (size_t k = 0; k < categorical_source.size(); ++k) {
-      layout.set_index(record.data(), k, vocabularies[k]((*fields)[categorical_source[k]]));
-    }
-    staging.put(at, record.data());
   }
-  staging.finish_writing();
+  table.staging->finish_writing();
 }
 
-// Ends the numeric fits' second pass and gives the exact medians that need it more passes over the
-// staged train rows; then sets every numeric column's median, mean and std.
-void finish_numeric_fits(TabularPlan& plan, const StagedRow& layout, int64_t train_rows, OrderedStaging& staging) {
-  std::vector<NumericFit>& fits = plan.numeric_fits;
+// Ends the numeric fits' first pass and gives the exact medians that need it more passes over the
+// staged train rows.
+void finish_numeric_fits(std::vector<NumericFit>& fits, const StagedRow& layout, int64_t train_rows,
+                         OrderedStaging& staging) {
   bool fitted = true;
   for (NumericFit& fit : fits) fitted = fit.end_pass() && fitted;
   while (!fitted) {
@@ -446,40 +283,65 @@ void finish_numeric_fits(TabularPlan& plan, const StagedRow& layout, int64_t tra
     fitted = true;
     for (NumericFit& fit : fits) fitted = (fit.done() || fit.end_pass()) && fitted;
   }
-  for (size_t k = 0, j = 0; k < plan.schema.columns.size(); ++k) {
-    if (plan.schema.columns[k].kind == ColumnKind::kNumeric) fits[j++].apply(plan.schema.columns[k]);
+}
+
+// A categorical column's vocabulary from the values train has, and each value id's index in it.
+ColumnSchema fit_vocabulary(const std::string& name, const std::vector<std::string>& values,
+                            const std::vector<bool>& in_train, const ConvertOptions& o, std::vector<int32_t>& index) {
+  std::vector<std::string> train;
+  for (size_t id = 0; id < values.size(); ++id) {
+    if (in_train[id]) train.push_back(values[id]);
   }
+  if (static_cast<int64_t>(train.size()) > o.max_categories) {
+    throw Error("column '" + name + "' has " + std::to_string(train.size()) +
+                    " distinct values in the train split, more than --max-categories " + std::to_string(o.max_categories),
+                o.input, "pass --numeric " + name + " if it holds numbers, raise --max-categories, or drop the column");
+  }
+  ColumnSchema column = fit_categorical(name, std::move(train));
+  if (column.vocabulary.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    throw Error("column '" + name + "' has more than 2^31 categories", o.input, "lower --max-categories");
+  }
+  const auto first = column.vocabulary.begin() + 2;  // after <unknown> and <missing>: the sorted values
+  index.assign(values.size(), static_cast<int32_t>(kUnknownIndex));
+  for (size_t id = 0; id < values.size(); ++id) {
+    if (in_train[id]) index[id] = static_cast<int32_t>(std::lower_bound(first, column.vocabulary.end(), values[id]) -
+                                                       column.vocabulary.begin());
+  }
+  return column;
 }
 
 // Encodes staged rows into a shard's "numeric", "categorical" and "label" rows with the fitted schema.
 class RowEncoder {
  public:
-  RowEncoder(const TabularSchema& schema, const StagedRow& layout)
-      : layout_(layout), numeric_width_(schema.numeric_width()), categorical_width_(schema.categorical_width()) {
+  RowEncoder(const TabularSchema& schema, const StagedTable& table)
+      : table_(table), numeric_width_(schema.numeric_width()), categorical_width_(schema.categorical_width()) {
     for (const auto& col : schema.columns) (col.kind == ColumnKind::kNumeric ? numeric_ : categorical_).push_back(&col);
   }
   void encode(const char* staged, int64_t count, std::vector<float>& numeric, std::vector<int64_t>& categorical,
               std::vector<int64_t>& labels) const {
+    const StagedRow& layout = table_.layout;
     numeric.resize(static_cast<size_t>(count * numeric_width_));
     categorical.resize(static_cast<size_t>(count * categorical_width_));
     labels.resize(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
-      const char* record = staged + i * layout_.bytes();
-      labels[static_cast<size_t>(i)] = layout_.label(record);
+      const char* record = staged + i * layout.bytes();
+      labels[static_cast<size_t>(i)] = layout.label(record);
       float* out = numeric.data() + i * numeric_width_;
       for (size_t j = 0; j < numeric_.size(); ++j) {
-        const double value = layout_.number(record, j);
+        const double value = layout.number(record, j);
         out[numeric_[j]->position] = numeric_[j]->encode_numeric(value);
         if (numeric_[j]->indicator >= 0) out[numeric_[j]->indicator] = std::isnan(value) ? 1.0f : 0.0f;
       }
       for (size_t k = 0; k < categorical_.size(); ++k) {
-        categorical[static_cast<size_t>(i * categorical_width_ + categorical_[k]->position)] = layout_.index(record, k);
+        const int32_t code = layout.code(record, k);
+        categorical[static_cast<size_t>(i * categorical_width_ + categorical_[k]->position)] =
+            code < 0 ? kMissingIndex : table_.vocabulary_index[k][static_cast<size_t>(code)];
       }
     }
   }
 
  private:
-  const StagedRow& layout_;
+  const StagedTable& table_;
   int64_t numeric_width_, categorical_width_;
   std::vector<const ColumnSchema*> numeric_, categorical_;  // in staging order
 };
@@ -494,29 +356,88 @@ bool is_csv_input(const std::string& kind, const std::string& input) {
 TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limits) {
   if (o.target.empty()) throw UsageError("no target column given", "", "pass --target COLUMN naming the class column");
   if (!fs::is_regular_file(o.input)) throw Error("the CSV file does not exist", o.input, "check the --input path");
-  Scan scan = scan_csv(o);
-  const std::vector<ColumnKind> kinds = column_kinds(scan, o);
+  Header h;
+  {
+    CsvReader reader(o.input);
+    h = read_header(reader, o);
+  }
+  auto table = std::make_shared<StagedTable>();
+  const TextPass pass = read_text(o, h, limits, table->dir.path());
+  if (pass.rows() == 0) throw Error("the CSV file has a header but no rows", o.input, "add data rows");
+
+  // Labels are indices among the sorted class names.
   TabularPlan plan;
-  plan.class_names = std::move(scan.class_names);
-  plan.class_counts = std::move(scan.class_counts);
-  if (RowParts(plan, o).rows(Part::kTrain) == 0) {
+  plan.class_names = pass.classes;
+  std::sort(plan.class_names.begin(), plan.class_names.end());
+  if (plan.class_names.size() < 2) {
+    throw Error("the target column '" + o.target + "' has only one class, '" + plan.class_names.front() + "'", o.input,
+                "a classifier needs at least two classes; check --target");
+  }
+  std::vector<int64_t> label_of, class_counts(plan.class_names.size(), 0);
+  for (size_t id = 0; id < pass.classes.size(); ++id) {
+    label_of.push_back(std::lower_bound(plan.class_names.begin(), plan.class_names.end(), pass.classes[id]) -
+                       plan.class_names.begin());
+    class_counts[static_cast<size_t>(label_of.back())] = pass.class_counts[id];
+  }
+  SplitSelector selector(class_counts, o.val_fraction, o.test_fraction, o.seed);
+  if (selector.total(Part::kTrain) == 0) {
     throw Error("no training rows remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
   }
-  fit_on_train(plan, scan, kinds, o, limits);
-  plan.header = std::move(scan.header.names);
-  plan.target = scan.header.target;
+
+  const std::vector<ColumnKind> kinds = column_kinds(pass, h, o);
+  const Columns columns(kinds, h.target);
+  table->layout = StagedRow(static_cast<int64_t>(columns.numeric.size()), static_cast<int64_t>(columns.categorical.size()));
+  int64_t begin = 0;
+  for (Part part : {Part::kTrain, Part::kVal, Part::kTest}) {
+    table->places.push_back({part_name(part), begin, selector.total(part)});
+    begin += selector.total(part);
+  }
+  table->staging = std::make_unique<OrderedStaging>((fs::path(table->dir.path()) / "rows.staging").string(),
+                                                    table->layout.bytes(), begin, limits.chunk_bytes);
+  // A smaller share only costs passes over the staged rows, at most three.
+  const int64_t median_values =
+      limits.median_values / std::max<int64_t>(1, static_cast<int64_t>(columns.numeric.size()));
+  std::vector<NumericFit> fits(columns.numeric.size(), NumericFit(median_values));
+  std::vector<std::vector<bool>> in_train;
+  for (size_t c : columns.categorical) in_train.emplace_back(pass.values[c].size(), false);
+  stage_rows(pass, columns, h.target, label_of, selector, o.seed, *table, fits, in_train);
+  for (const RowFile& file : pass.files) fs::remove(file.path);  // all is staged now
+  finish_numeric_fits(fits, table->layout, table->places[0].rows, *table->staging);
+
+  // The schema: the feature columns in CSV order; numeric values first in their field, indicators after them.
+  TabularSchema& schema = plan.schema;
+  schema.target = o.target;
+  table->vocabulary_index.resize(columns.categorical.size());
+  int64_t numeric_at = 0, categorical_at = 0;
+  for (size_t c = 0; c < kinds.size(); ++c) {
+    if (c == h.target) continue;
+    ColumnSchema fitted;
+    if (kinds[c] == ColumnKind::kNumeric) {
+      fitted.name = h.names[c];
+      fitted.kind = ColumnKind::kNumeric;
+      fitted.has_missing = pass.columns[c].has_missing;
+      fits[static_cast<size_t>(numeric_at)].apply(fitted);
+      fitted.position = numeric_at++;
+    } else {
+      const auto k = static_cast<size_t>(categorical_at);
+      fitted = fit_vocabulary(h.names[c], pass.values[c], in_train[k], o, table->vocabulary_index[k]);
+      fitted.position = categorical_at++;
+    }
+    schema.columns.push_back(std::move(fitted));
+  }
+  for (auto& col : schema.columns) {
+    if (col.kind == ColumnKind::kNumeric && col.has_missing) col.indicator = numeric_at++;
+  }
+  plan.staged = std::move(table);
   return plan;
 }
 
-core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::vector<std::string>& written,
+core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, std::vector<std::string>& written,
                              const TabularLimits& limits) {
-  const RowParts parts(plan, o);
-  const std::vector<SplitPlace> places = split_places(parts);
-  const int64_t train_rows = parts.rows(Part::kTrain), rows = parts.rows();
-  const StagedRow layout(static_cast<int64_t>(plan.numeric_fits.size()), plan.schema.categorical_width());
-  OrderedStaging staging((fs::path(o.output) / kStagingFile).string(), layout.bytes(), rows, limits.chunk_bytes);
-  stage_rows(plan, o, places, layout, staging);
-  finish_numeric_fits(plan, layout, train_rows, staging);
+  StagedTable& table = *plan.staged;
+  const StagedRow& layout = table.layout;
+  const std::vector<SplitPlace>& places = table.places;
+  const int64_t train_rows = places[0].rows;
 
   const TabularSchema& schema = plan.schema;
   const int64_t nw = schema.numeric_width(), cw = schema.categorical_width();
@@ -534,7 +455,7 @@ core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::ve
              {"class_counts", nlohmann::json::object()}};
 
   // Each split's positions in order, gathered from the staging file and encoded in bounded chunks.
-  const RowEncoder encoder(schema, layout);
+  const RowEncoder encoder(schema, table);
   const int64_t chunk_rows = std::max<int64_t>(1, limits.chunk_bytes / 8 / std::max<int64_t>(1, layout.bytes()));
   std::vector<char> staged;
   std::vector<float> numeric;
@@ -554,7 +475,7 @@ core::Manifest write_tabular(TabularPlan& plan, const ConvertOptions& o, std::ve
       for (int64_t first = begin; first < end; first += chunk_rows) {
         const int64_t count = std::min(chunk_rows, end - first);
         staged.resize(static_cast<size_t>(count * layout.bytes()));
-        staging.read(split.begin + first, count, staged.data());
+        table.staging->read(split.begin + first, count, staged.data());
         encoder.encode(staged.data(), count, numeric, categorical, labels);
         for (int64_t label : labels) ++counts[static_cast<size_t>(label)];
         if (nw > 0) writer.append("numeric", numeric.data(), count);

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "dataset_tools/numeric_fit.h"
 
 namespace strike::data {
 
@@ -127,16 +128,14 @@ ColumnSchema fit_numeric(const std::string& name, std::vector<double> values, bo
   c.kind = ColumnKind::kNumeric;
   c.has_missing = has_missing;
   if (values.empty()) return c;  // no train value at all: every value becomes 0 after the fill
-  // Two passes (mean, then squared deviations) in the values' own order, so the variance is never negative;
-  // the median needs only a partial order.
+  BlockMoments moments;  // the sums NumericFit makes as the values stream past, so both round alike
+  for (double v : values) moments.add(v);
+  moments.finish();
   const size_t n = values.size();
-  double sum = 0;
-  for (double v : values) sum += v;
-  c.mean = sum / static_cast<double>(n);
-  double squares = 0;
-  for (double v : values) squares += (v - c.mean) * (v - c.mean);
-  c.std = std::sqrt(squares / static_cast<double>(n));  // population std, like the image statistics
+  c.mean = moments.mean();
+  c.std = std::sqrt(moments.squares() / static_cast<double>(n));  // population std, like the image statistics
   if (!(c.std > 0)) c.std = 1;  // a constant column stays constant instead of dividing by zero
+  // The median needs only a partial order.
   auto middle = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
   std::nth_element(values.begin(), middle, values.end());
   c.median = *middle;
