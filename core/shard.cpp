@@ -94,6 +94,12 @@ void ShardWriter::append_ragged(const std::string& field, const void* values, co
 }
 
 ShardInfo ShardWriter::finish() {
+  ShardInfo info = close();
+  info.checksum = file_checksum(path_);
+  return info;
+}
+
+ShardInfo ShardWriter::close() {
   for (size_t i = 0; i < fields_.size(); ++i) {
     if (written_[i] != rows_) {
       throw Error("field '" + fields_[i].name + "' has " + std::to_string(written_[i]) + " of " + std::to_string(rows_) +
@@ -109,7 +115,6 @@ ShardInfo ShardWriter::finish() {
   info.file = std::filesystem::path(path_).filename().string();
   info.samples = rows_;
   info.bytes = static_cast<int64_t>(std::filesystem::file_size(path_));
-  info.checksum = file_checksum(path_);
   return info;
 }
 

@@ -9,10 +9,12 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <limits>
 #include <set>
 #include <thread>
 
+#include "core/checksum.h"
 #include "core/error.h"
 #include "core/shard.h"
 #include "dataset_tools/csv_reader.h"
@@ -222,48 +224,67 @@ struct Columns {
   }
 };
 
-// Every binary row in file order: its split picked, its train values fitted (the numeric fits' first
-// pass; which categorical values train has) and the row staged at its place in its split.
-void stage_rows(const TextPass& pass, const Columns& columns, size_t target, const std::vector<int64_t>& label_of,
-                SplitSelector& selector, uint64_t seed, StagedTable& table, std::vector<NumericFit>& fits,
-                std::vector<std::vector<bool>>& in_train) {
-  // A header column's cell in a binary row: after the class id, in header order without the target.
-  auto cell_at = [target](size_t c) { return 4 + 8 * (c < target ? c : c - 1); };
-  std::vector<SplitOrder> orders;
-  for (size_t s = 0; s < table.places.size(); ++s) orders.emplace_back(table.places[s].rows, seed, s);
-  int64_t placed[3] = {0, 0, 0};  // rows of each split so far
-  const StagedRow& layout = table.layout;
-  std::vector<char> staged(static_cast<size_t>(layout.bytes()));
+// A header column's cell in a binary row: after the class id, in header order without the target.
+size_t cell_at(size_t column, size_t target) { return 4 + 8 * (column < target ? column : column - 1); }
+
+// Calls on_row(file, row, label, part) for every binary row in file order. Each walk picks the parts
+// with its own copy of `selector`, so walks on two threads make the same choices.
+template <typename OnRow>
+void for_each_row(const TextPass& pass, const std::vector<int64_t>& label_of, SplitSelector selector, OnRow&& on_row) {
   for (const RowFile& file : pass.files) {
     RowFileReader reader(file.path, pass.record_bytes);
     while (const char* row = reader.next()) {
       int32_t local;
       std::memcpy(&local, row, 4);
       const int64_t label = label_of[static_cast<size_t>(file.class_ids[static_cast<size_t>(local)])];
-      const Part part = selector.next(label);
-      const size_t s = static_cast<size_t>(part);
-      const bool train = part == Part::kTrain;
-      layout.set_label(staged.data(), label);
-      for (size_t j = 0; j < columns.numeric.size(); ++j) {
-        double value;
-        std::memcpy(&value, row + cell_at(columns.numeric[j]), 8);  // missing: a NaN
-        layout.set_number(staged.data(), j, value);
-        if (train && !std::isnan(value)) fits[j].add(value);
-      }
-      for (size_t k = 0; k < columns.categorical.size(); ++k) {
-        const size_t c = columns.categorical[k];
-        uint64_t bits;
-        std::memcpy(&bits, row + cell_at(c), 8);
-        int32_t code = -1;
-        if (bits != cell::kMissing) {
-          code = static_cast<int32_t>(file.value_ids[c][cell::text_id(bits)]);
-          if (train) in_train[k][static_cast<size_t>(code)] = true;
-        }
-        layout.set_code(staged.data(), k, code);
-      }
-      table.staging->put(table.places[s].begin + orders[s].position(placed[s]++), staged.data());
+      on_row(file, row, label, selector.next(label));
     }
   }
+}
+
+// The numeric fits' first pass: the train values in file order.
+void fit_numbers(const TextPass& pass, const Columns& columns, size_t target, const std::vector<int64_t>& label_of,
+                 const SplitSelector& selector, std::vector<NumericFit>& fits) {
+  for_each_row(pass, label_of, selector, [&](const RowFile&, const char* row, int64_t, Part part) {
+    if (part != Part::kTrain) return;
+    for (size_t j = 0; j < columns.numeric.size(); ++j) {
+      double value;
+      std::memcpy(&value, row + cell_at(columns.numeric[j], target), 8);
+      if (!std::isnan(value)) fits[j].add(value);  // missing is a NaN
+    }
+  });
+}
+
+// Every binary row staged at its place in its split, and which categorical values train has.
+void stage_rows(const TextPass& pass, const Columns& columns, size_t target, const std::vector<int64_t>& label_of,
+                const SplitSelector& selector, uint64_t seed, StagedTable& table,
+                std::vector<std::vector<bool>>& in_train) {
+  std::vector<SplitOrder> orders;
+  for (size_t s = 0; s < table.places.size(); ++s) orders.emplace_back(table.places[s].rows, seed, s);
+  int64_t placed[3] = {0, 0, 0};  // rows of each split so far
+  const StagedRow& layout = table.layout;
+  std::vector<char> staged(static_cast<size_t>(layout.bytes()));
+  for_each_row(pass, label_of, selector, [&](const RowFile& file, const char* row, int64_t label, Part part) {
+    layout.set_label(staged.data(), label);
+    for (size_t j = 0; j < columns.numeric.size(); ++j) {
+      double value;
+      std::memcpy(&value, row + cell_at(columns.numeric[j], target), 8);
+      layout.set_number(staged.data(), j, value);
+    }
+    for (size_t k = 0; k < columns.categorical.size(); ++k) {
+      const size_t c = columns.categorical[k];
+      uint64_t bits;
+      std::memcpy(&bits, row + cell_at(c, target), 8);
+      int32_t code = -1;
+      if (bits != cell::kMissing) {
+        code = static_cast<int32_t>(file.value_ids[c][cell::text_id(bits)]);
+        if (part == Part::kTrain) in_train[k][static_cast<size_t>(code)] = true;
+      }
+      layout.set_code(staged.data(), k, code);
+    }
+    const size_t s = static_cast<size_t>(part);
+    table.staging->put(table.places[s].begin + orders[s].position(placed[s]++), staged.data());
+  });
   table.staging->finish_writing();
 }
 
@@ -400,7 +421,11 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
   std::vector<NumericFit> fits(columns.numeric.size(), NumericFit(median_values));
   std::vector<std::vector<bool>> in_train;
   for (size_t c : columns.categorical) in_train.emplace_back(pass.values[c].size(), false);
-  stage_rows(pass, columns, h.target, label_of, selector, o.seed, *table, fits, in_train);
+  // The fits read the rows on another thread while they are staged here.
+  auto fitting = std::async(std::launch::async, fit_numbers, std::cref(pass), std::cref(columns), h.target,
+                            std::cref(label_of), std::cref(selector), std::ref(fits));
+  stage_rows(pass, columns, h.target, label_of, selector, o.seed, *table, in_train);
+  fitting.get();
   for (const RowFile& file : pass.files) fs::remove(file.path);  // all is staged now
   finish_numeric_fits(fits, table->layout, table->places[0].rows, *table->staging);
 
@@ -454,39 +479,75 @@ core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, s
              {"max_categories", o.max_categories},      {"schema", schema.to_json()},
              {"class_counts", nlohmann::json::object()}};
 
-  // Each split's positions in order, gathered from the staging file and encoded in bounded chunks.
-  const RowEncoder encoder(schema, table);
+  // Each split's positions in order, gathered from the staging file and encoded in bounded chunks; the
+  // next chunk is gathered and encoded, and finished shards are checksummed, while HDF5 writes.
+  struct Chunk {
+    size_t split;
+    int64_t shard, shards, first, count;  // staging positions [first, first + count) of the split
+    bool last;                            // of its shard
+  };
+  std::vector<Chunk> chunks;
   const int64_t chunk_rows = std::max<int64_t>(1, limits.chunk_bytes / 8 / std::max<int64_t>(1, layout.bytes()));
-  std::vector<char> staged;
-  std::vector<float> numeric;
-  std::vector<int64_t> categorical, labels;
   for (size_t s = 0; s < places.size(); ++s) {
-    const SplitPlace& split = places[s];
-    if (split.rows == 0) continue;
-    const int64_t n = split.rows;
-    const int64_t shards = split_shard_count(o, n, train_rows, s == 0);
-    core::SplitInfo info{split.name, n, {}};
-    std::vector<int64_t> counts(plan.class_names.size(), 0);
+    const int64_t n = places[s].rows;
+    const int64_t shards = n == 0 ? 0 : split_shard_count(o, n, train_rows, s == 0);
     for (int64_t k = 0; k < shards; ++k) {
-      const int64_t begin = k * n / shards, end = (k + 1) * n / shards;
-      const std::string path = (fs::path(o.output) / shard_file_name(split.name, k, shards)).string();
-      written.push_back(path);
-      core::ShardWriter writer(path, m.fields, end - begin);
-      for (int64_t first = begin; first < end; first += chunk_rows) {
-        const int64_t count = std::min(chunk_rows, end - first);
-        staged.resize(static_cast<size_t>(count * layout.bytes()));
-        table.staging->read(split.begin + first, count, staged.data());
-        encoder.encode(staged.data(), count, numeric, categorical, labels);
-        for (int64_t label : labels) ++counts[static_cast<size_t>(label)];
-        if (nw > 0) writer.append("numeric", numeric.data(), count);
-        if (cw > 0) writer.append("categorical", categorical.data(), count);
-        writer.append("label", labels.data(), count);
+      const int64_t end = (k + 1) * n / shards;
+      for (int64_t first = k * n / shards; first < end; first += chunk_rows) {
+        chunks.push_back({s, k, shards, first, std::min(chunk_rows, end - first), first + chunk_rows >= end});
       }
-      info.shards.push_back(writer.finish());
     }
-    spdlog::info("{}: {} rows in {} shard(s)", split.name, n, shards);
-    m.splits.push_back(info);
-    m.extra["class_counts"][split.name] = counts;
+  }
+  struct Encoded {
+    std::vector<char> staged;
+    std::vector<float> numeric;
+    std::vector<int64_t> categorical, labels;
+  };
+  Encoded buffers[2];
+  const RowEncoder encoder(schema, table);
+  auto encode = [&](size_t c) {
+    Encoded& e = buffers[c % 2];
+    const Chunk& chunk = chunks[c];
+    e.staged.resize(static_cast<size_t>(chunk.count * layout.bytes()));
+    table.staging->read(places[chunk.split].begin + chunk.first, chunk.count, e.staged.data());
+    encoder.encode(e.staged.data(), chunk.count, e.numeric, e.categorical, e.labels);
+  };
+  std::vector<std::vector<int64_t>> counts(places.size(), std::vector<int64_t>(plan.class_names.size(), 0));
+  std::vector<std::vector<core::ShardInfo>> infos(places.size());
+  std::vector<std::future<std::string>> checksums;
+  std::unique_ptr<core::ShardWriter> writer;
+  std::future<void> ahead = std::async(std::launch::deferred, [] {});
+  if (!chunks.empty()) encode(0);
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    ahead.get();  // chunk c is encoded
+    if (c + 1 < chunks.size()) ahead = std::async(std::launch::async, encode, c + 1);
+    const Chunk& chunk = chunks[c];
+    const std::string& split = places[chunk.split].name;
+    if (!writer) {
+      const int64_t n = places[chunk.split].rows;
+      const std::string path = (fs::path(o.output) / shard_file_name(split, chunk.shard, chunk.shards)).string();
+      written.push_back(path);
+      writer = std::make_unique<core::ShardWriter>(path, m.fields,
+                                                   (chunk.shard + 1) * n / chunk.shards - chunk.shard * n / chunk.shards);
+    }
+    const Encoded& e = buffers[c % 2];
+    for (int64_t label : e.labels) ++counts[chunk.split][static_cast<size_t>(label)];
+    if (nw > 0) writer->append("numeric", e.numeric.data(), chunk.count);
+    if (cw > 0) writer->append("categorical", e.categorical.data(), chunk.count);
+    writer->append("label", e.labels.data(), chunk.count);
+    if (chunk.last) {
+      infos[chunk.split].push_back(writer->close());
+      writer.reset();
+      checksums.push_back(std::async(std::launch::async, core::file_checksum, written.back()));
+    }
+  }
+  size_t next_checksum = 0;
+  for (size_t s = 0; s < places.size(); ++s) {
+    if (infos[s].empty()) continue;
+    for (core::ShardInfo& info : infos[s]) info.checksum = checksums[next_checksum++].get();
+    spdlog::info("{}: {} rows in {} shard(s)", places[s].name, places[s].rows, infos[s].size());
+    m.splits.push_back({places[s].name, places[s].rows, std::move(infos[s])});
+    m.extra["class_counts"][places[s].name] = counts[s];
   }
   return m;
 }
