@@ -43,13 +43,13 @@ cat > "$section" <<MD
 ## CSV conversion (bench/run_csv_convert_bench.sh, $date_str)
 
 Synthetic table (bench/make_csv.py): $rows rows ($mb MB) and $((rows * 10)) rows, 5 numeric columns with 2% NA,
-3 categorical, 3 classes. strike: \`strike data convert --target species\` (three streaming passes, schema,
-stratified split, encoding through a staging file, 4+1+1 shards). Reference: bench/csv_convert_reference.py, the
-same steps with pandas 1.5 and h5py. Best of 3 wall times, process start-up included (strike's alone: $startup s:
-\`strike data\` runs in strike-data, without LibTorch); peak RSS by GNU time. Load before the runs: $load.
-Before commit 058b7f1 (LibTorch loaded by \`strike data\`, ~0.6 s; libstdc++'s from_chars; a sorted split) the
-same bench gave 1.22× and 2.02×. Nothing is held per row (the split is chosen as rows stream past, the shard
-order is a permutation computed per row); the encoded rows go through a staging file.
+3 categorical, 3 classes. strike: \`strike data convert --target species\`: one pass over the text, in ranges read
+side by side (one per core), into binary rows in \$TMPDIR; over those the stratified split, the fits (on a second
+thread) and the rows staged in shard order; 4+1+1 shards, each encoded while the one before is written and
+checksummed on another thread. Reference: bench/csv_convert_reference.py, the same steps with pandas and h5py.
+Best of 3 wall times, process start-up included (strike's alone: $startup s: \`strike data\` runs in strike-data,
+without LibTorch); peak RSS by GNU time. Load before the runs: $load. The same bench gave 1.22× and 2.02× before
+commit 058b7f1 and 2.0× and 2.2× with three passes over the text (session 6). Nothing is held per row.
 
 | figure | reference | ratio | machine | date |
 |---|---|---|---|---|

@@ -94,12 +94,13 @@ void ShardWriter::append_ragged(const std::string& field, const void* values, co
 }
 
 ShardInfo ShardWriter::finish() {
-  ShardInfo info = close();
+  close();
+  ShardInfo info = commit();
   info.checksum = file_checksum(path_);
   return info;
 }
 
-ShardInfo ShardWriter::close() {
+void ShardWriter::close() {
   for (size_t i = 0; i < fields_.size(); ++i) {
     if (written_[i] != rows_) {
       throw Error("field '" + fields_[i].name + "' has " + std::to_string(written_[i]) + " of " + std::to_string(rows_) +
@@ -109,6 +110,9 @@ ShardInfo ShardWriter::close() {
   }
   file_.flush();
   file_.close();
+}
+
+ShardInfo ShardWriter::commit() {
   commit_file(tmp_path_, path_);
   finished_ = true;
   ShardInfo info;

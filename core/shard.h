@@ -14,7 +14,7 @@ namespace strike::core {
 class ShardWriter {
  public:
   ShardWriter(std::string path, std::vector<FieldSpec> fields, int64_t rows);
-  ~ShardWriter();  // removes the temporary file if finish() was not called
+  ~ShardWriter();  // removes the temporary file if finish() (or commit()) was not called
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
 
@@ -26,9 +26,14 @@ class ShardWriter {
   // Checks every field is full, closes, renames into place; returns the shard's ShardInfo
   // (file name relative to the shard's directory, size, checksum).
   ShardInfo finish();
-  // finish() without the checksum, which reads the whole file back: a converter that writes several
-  // shards can have core::file_checksum read one while it writes the next.
-  ShardInfo close();
+  // finish() in two steps, for a converter that writes several shards: close() checks and closes the
+  // HDF5 file (on the thread that writes HDF5); commit() syncs it to disk and renames it into place, and
+  // returns its ShardInfo without the checksum (core::file_checksum reads the file back). Neither
+  // commit() nor the checksum calls HDF5, so both may run on another thread while the next shard is
+  // written.
+  void close();
+  ShardInfo commit();
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;

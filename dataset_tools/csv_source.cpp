@@ -513,8 +513,7 @@ core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, s
     encoder.encode(e.staged.data(), chunk.count, e.numeric, e.categorical, e.labels);
   };
   std::vector<std::vector<int64_t>> counts(places.size(), std::vector<int64_t>(plan.class_names.size(), 0));
-  std::vector<std::vector<core::ShardInfo>> infos(places.size());
-  std::vector<std::future<std::string>> checksums;
+  std::vector<std::future<core::ShardInfo>> committed;  // in shard order
   std::unique_ptr<core::ShardWriter> writer;
   std::future<void> ahead = std::async(std::launch::deferred, [] {});
   if (!chunks.empty()) encode(0);
@@ -536,17 +535,22 @@ core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, s
     if (cw > 0) writer->append("categorical", e.categorical.data(), chunk.count);
     writer->append("label", e.labels.data(), chunk.count);
     if (chunk.last) {
-      infos[chunk.split].push_back(writer->close());
-      writer.reset();
-      checksums.push_back(std::async(std::launch::async, core::file_checksum, written.back()));
+      writer->close();
+      committed.push_back(std::async(std::launch::async, [w = std::shared_ptr<core::ShardWriter>(std::move(writer))] {
+        core::ShardInfo info = w->commit();
+        info.checksum = core::file_checksum(w->path());
+        return info;
+      }));
     }
   }
-  size_t next_checksum = 0;
+  size_t next = 0;
   for (size_t s = 0; s < places.size(); ++s) {
-    if (infos[s].empty()) continue;
-    for (core::ShardInfo& info : infos[s]) info.checksum = checksums[next_checksum++].get();
-    spdlog::info("{}: {} rows in {} shard(s)", places[s].name, places[s].rows, infos[s].size());
-    m.splits.push_back({places[s].name, places[s].rows, std::move(infos[s])});
+    if (places[s].rows == 0) continue;
+    core::SplitInfo info{places[s].name, places[s].rows, {}};
+    const int64_t shards = split_shard_count(o, places[s].rows, train_rows, s == 0);
+    for (int64_t k = 0; k < shards; ++k) info.shards.push_back(committed[next++].get());
+    spdlog::info("{}: {} rows in {} shard(s)", info.name, info.samples, shards);
+    m.splits.push_back(std::move(info));
     m.extra["class_counts"][places[s].name] = counts[s];
   }
   return m;

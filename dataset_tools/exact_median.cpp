@@ -12,8 +12,10 @@ namespace strike::data {
 
 namespace {
 
-constexpr int kFirstDigitBits = 12;  // sign and exponent: the first pass sorts values into binades
-constexpr int kDigitBits = 13;       // 12 + 4 * 13 = 64: a fifth pass at most pins the key down
+// Sign, exponent and 4 mantissa bits: for most data one range then holds few enough values to keep in
+// the second pass, which is then the last.
+constexpr int kFirstDigitBits = 16;
+constexpr int kDigitBits = 13;  // 16 + 4 * 13 >= 64: a fifth pass at most pins the key down
 constexpr uint64_t kSign = uint64_t{1} << 63;
 
 // Unsigned keys in the order of the values; -0 takes +0's key so that equal values share one.

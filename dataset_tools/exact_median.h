@@ -5,11 +5,12 @@
 
 namespace strike::data {
 
-// Radix selection over repeated passes: the first pass counts the values by their top 12 bits (sign and
-// exponent), each later one either narrows the range holding the middle value(s) by 13 more bits or,
-// once that range holds at most `max_values` values, keeps them and picks the middle exactly. At most
-// 5 passes (one when there are no values); a range whose values are all equal ends the search early.
-// Memory: two histograms of 8192 counts and at most 2 * max_values values, whatever the count.
+// Radix selection over repeated passes: the first pass counts the values by their top 16 bits (sign,
+// exponent and the first 4 bits of the mantissa: sixteenths of a binade), each later one either narrows
+// the range holding the middle value(s) by 13 more bits or, once that range holds at most `max_values`
+// values, keeps them and picks the middle exactly. At most 5 passes (one when there are no values); a
+// range whose values are all equal ends the search early. Memory: a histogram of 65536 counts, then two
+// of 8192, and at most 2 * max_values values, whatever the count.
 class ExactMedian {
  public:
   static constexpr int64_t kDefaultMaxValues = int64_t{1} << 16;
