@@ -53,9 +53,11 @@ class RowWriter {
   ~RowWriter() {
     if (file_) std::fclose(file_);
   }
-  void put(const char* row, size_t bytes) {
+  // Room for the next row of `bytes` bytes, to be filled in place.
+  char* next(size_t bytes) {
     if (buffer_.size() + bytes > kIoBytes) flush();
-    buffer_.insert(buffer_.end(), row, row + bytes);
+    buffer_.resize(buffer_.size() + bytes);
+    return buffer_.data() + buffer_.size() - bytes;
   }
   void close() {
     flush();
@@ -98,7 +100,6 @@ void read_range(const TextPassOptions& o, Range& r, const std::atomic<bool>& can
   CsvReader reader(o.path, r.begin, r.stop, r.first_line);
   RowWriter out(r.file.path);
   const size_t bytes = 4 + 8 * (width - 1);
-  std::vector<char> row(bytes);
   std::vector<std::string_view> fields;
   while (reader.next(fields)) {
     if (fields.size() != width) {
@@ -113,8 +114,9 @@ void read_range(const TextPassOptions& o, Range& r, const std::atomic<bool>& can
     const uint32_t label = r.classes.id(target);
     if (label == r.class_counts.size()) r.class_counts.push_back(0);
     ++r.class_counts[label];
-    std::memcpy(row.data(), &label, 4);
-    char* cells = row.data() + 4;
+    char* row = out.next(bytes);
+    std::memcpy(row, &label, 4);
+    char* cells = row + 4;
     for (size_t c = 0; c < width; ++c) {
       if (c == o.target) continue;
       ColumnReport& report = r.columns[c];
@@ -144,7 +146,6 @@ void read_range(const TextPassOptions& o, Range& r, const std::atomic<bool>& can
       std::memcpy(cells, &bits, 8);
       cells += 8;
     }
-    out.put(row.data(), bytes);
     if ((++r.file.rows & 4095) == 0 && cancel.load(std::memory_order_relaxed)) return;
   }
   out.close();

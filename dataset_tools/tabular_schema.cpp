@@ -35,6 +35,11 @@ bool is_missing(std::string_view field) {
 
 bool parse_number(std::string_view field, double& out) {
   std::string_view t = trim(field);
+  // Text is common in a column not yet known to be categorical: a number starts with a digit, a point
+  // or a sign ("inf" and "nan", which fast_float reads, are refused below anyway).
+  if (t.empty() || !((t.front() >= '0' && t.front() <= '9') || t.front() == '.' || t.front() == '-' || t.front() == '+')) {
+    return false;
+  }
   // fast_float parses as from_chars does (no locale, no copy, correctly rounded), at a third of
   // libstdc++'s time: it was the largest single cost of a CSV conversion. Like from_chars it takes no
   // leading '+', which strtod did: keep accepting "+1.5".
