@@ -80,6 +80,12 @@ class RowWriter {
   std::vector<char> buffer_;
 };
 
+[[noreturn]] void too_many_values(const TextPassOptions& o, size_t column) {
+  throw Error("column '" + o.header[column] + "' has more than " + std::to_string(o.max_values) +
+                  " distinct values that are not numbers",
+              o.path, o.too_many_hint ? o.too_many_hint(o.header[column]) : "");
+}
+
 // One range of the file and what reading it gave.
 struct Range {
   int64_t begin = 0, stop = 0;
@@ -137,11 +143,7 @@ void read_range(const TextPassOptions& o, Range& r, const std::atomic<bool>& can
           report.first_text_line = reader.line();
           report.first_text = std::string(field);
         }
-        if (static_cast<int64_t>(values.size()) > o.max_values) {
-          throw Error("column '" + o.header[c] + "' has more than " + std::to_string(o.max_values) +
-                          " distinct values that are not numbers",
-                      o.path, o.too_many_hint ? o.too_many_hint(o.header[c]) : "");
-        }
+        if (static_cast<int64_t>(values.size()) > o.max_values) too_many_values(o, c);
       }
       std::memcpy(cells, &bits, 8);
       cells += 8;
@@ -264,6 +266,8 @@ TextPass run_text_pass(const TextPassOptions& o) {
     r.file.value_ids.resize(width);
     for (size_t c = 0; c < width; ++c) {
       for (const std::string& value : r.values[c].strings()) r.file.value_ids[c].push_back(values[c].id(value));
+      // Checked on the whole file too, so that how it was cut never decides.
+      if (static_cast<int64_t>(values[c].size()) > o.max_values) too_many_values(o, c);
       const ColumnReport& seen = r.columns[c];
       ColumnReport& all = pass.columns[c];
       if (seen.has_text && !all.has_text) {

@@ -524,6 +524,31 @@ TEST(CsvStream, ErrorsInLaterRangesNameTheirLine) {
   EXPECT_EQ(one_range.size(), 6u);
 }
 
+// A column with more distinct text values than the pass keeps is refused however the file is cut: here
+// each of two ranges alone stays under the bound.
+TEST(CsvStream, TooManyTextValuesWhateverTheRanges) {
+  test::TempDir input, output;
+  data::ConvertOptions o;
+  o.input = input / "table.csv";
+  o.output = output.path();
+  o.target = "y";
+  std::string text = "name,y\n";
+  for (int i = 0; i < 1500; ++i) text += "n" + std::to_string(i) + "," + "pq"[i % 2] + "\n";
+  std::ofstream(o.input, std::ios::binary) << text;
+  data::TabularLimits limits;
+  limits.min_range_bytes = 1;
+  for (int threads : {1, 2}) {
+    limits.threads = threads;
+    try {
+      data::read_tabular_csv(o, limits);
+      ADD_FAILURE() << threads << " ranges: no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'name' has more than 1024 distinct values"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("--max-categories 50"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // The staging files live in a private directory under TMPDIR that goes when the conversion does.
 TEST(CsvStream, StagingLeavesNothingBehind) {
   test::TempDir input, output, tmp;
