@@ -15,7 +15,8 @@ namespace strike::data {
 // Memory bounds and parallelism of a CSV conversion: no memory grows with the rows. The defaults suit
 // any table; tests lower them to make small tables cross the bounds.
 struct TabularLimits {
-  int64_t chunk_bytes = int64_t{32} << 20;   // staged rows held at once while the shards are gathered
+  int64_t chunk_bytes = int64_t{8} << 20;    // staged rows held at once while the shards are gathered (more
+                                             // is slower: a larger first gather holds up the writing)
   int64_t median_values = int64_t{1} << 21;  // train values held at once for exact medians, all numeric columns together
   int threads = 0;                           // ranges of the text read side by side; 0: the cores, at most 8
   int64_t min_range_bytes = int64_t{8} << 20;  // the least text a range is given
