@@ -242,17 +242,22 @@ void for_each_row(const TextPass& pass, const std::vector<int64_t>& label_of, Sp
   }
 }
 
-// The numeric fits' first pass: the train values in file order.
+// The numeric fits over the train values: the first pass in file order, then as many more as the exact
+// medians want (one, for most data). They run beside stage_rows, which takes longer than a pass.
 void fit_numbers(const TextPass& pass, const Columns& columns, size_t target, const std::vector<int64_t>& label_of,
                  const SplitSelector& selector, std::vector<NumericFit>& fits) {
-  for_each_row(pass, label_of, selector, [&](const RowFile&, const char* row, int64_t, Part part) {
-    if (part != Part::kTrain) return;
-    for (size_t j = 0; j < columns.numeric.size(); ++j) {
-      double value;
-      std::memcpy(&value, row + cell_at(columns.numeric[j], target), 8);
-      if (!std::isnan(value)) fits[j].add(value);  // missing is a NaN
-    }
-  });
+  for (bool fitted = false; !fitted;) {
+    for_each_row(pass, label_of, selector, [&](const RowFile&, const char* row, int64_t, Part part) {
+      if (part != Part::kTrain) return;
+      for (size_t j = 0; j < columns.numeric.size(); ++j) {
+        double value;
+        std::memcpy(&value, row + cell_at(columns.numeric[j], target), 8);
+        if (!fits[j].done() && !std::isnan(value)) fits[j].add(value);  // missing is a NaN
+      }
+    });
+    fitted = true;
+    for (NumericFit& fit : fits) fitted = (fit.done() || fit.end_pass()) && fitted;
+  }
 }
 
 // Every binary row staged at its place in its split, and which categorical values train has.
@@ -286,24 +291,6 @@ void stage_rows(const TextPass& pass, const Columns& columns, size_t target, con
     table.staging->put(table.places[s].begin + orders[s].position(placed[s]++), staged.data());
   });
   table.staging->finish_writing();
-}
-
-// Ends the numeric fits' first pass and gives the exact medians that need it more passes over the
-// staged train rows.
-void finish_numeric_fits(std::vector<NumericFit>& fits, const StagedRow& layout, int64_t train_rows,
-                         OrderedStaging& staging) {
-  bool fitted = true;
-  for (NumericFit& fit : fits) fitted = fit.end_pass() && fitted;
-  while (!fitted) {
-    staging.scan(train_rows, [&](const char* record) {
-      for (size_t j = 0; j < fits.size(); ++j) {
-        const double value = layout.number(record, j);
-        if (!fits[j].done() && !std::isnan(value)) fits[j].add(value);
-      }
-    });
-    fitted = true;
-    for (NumericFit& fit : fits) fitted = (fit.done() || fit.end_pass()) && fitted;
-  }
 }
 
 // A categorical column's vocabulary from the values train has, and each value id's index in it.
@@ -415,7 +402,7 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
   }
   table->staging = std::make_unique<OrderedStaging>((fs::path(table->dir.path()) / "rows.staging").string(),
                                                     table->layout.bytes(), begin, limits.chunk_bytes);
-  // A smaller share only costs passes over the staged rows, at most three.
+  // A smaller share only costs passes over the binary rows, at most three more.
   const int64_t median_values =
       limits.median_values / std::max<int64_t>(1, static_cast<int64_t>(columns.numeric.size()));
   std::vector<NumericFit> fits(columns.numeric.size(), NumericFit(median_values));
@@ -426,8 +413,7 @@ TabularPlan read_tabular_csv(const ConvertOptions& o, const TabularLimits& limit
                             std::cref(label_of), std::cref(selector), std::ref(fits));
   stage_rows(pass, columns, h.target, label_of, selector, o.seed, *table, in_train);
   fitting.get();
-  for (const RowFile& file : pass.files) fs::remove(file.path);  // all is staged now
-  finish_numeric_fits(fits, table->layout, table->places[0].rows, *table->staging);
+  for (const RowFile& file : pass.files) fs::remove(file.path);  // all is staged and fitted now
 
   // The schema: the feature columns in CSV order; numeric values first in their field, indicators after them.
   TabularSchema& schema = plan.schema;

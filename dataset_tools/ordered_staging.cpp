@@ -1,6 +1,7 @@
 // OrderedStaging's buckets: one region of the file each, filled through per-bucket buffers.
 #include "dataset_tools/ordered_staging.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -93,6 +94,21 @@ void OrderedStaging::read_entries(int64_t bucket, int64_t first, int64_t count) 
   file_.seekg((bucket * per_bucket_ + first) * entry_bytes_);
   file_.read(raw_.data(), static_cast<std::streamsize>(raw_.size()));
   if (!file_) throw Error("cannot read back the staging file", path_, "check the output directory's disk");
+}
+
+template <typename OnEntry>
+void OrderedStaging::for_each_entry(int64_t bucket, OnEntry&& on_entry) {
+  const int64_t n = bucket_records(bucket);
+  for (int64_t first = 0; first < n; first += read_entries_) {
+    const int64_t count = std::min(read_entries_, n - first);
+    read_entries(bucket, first, count);
+    for (int64_t e = 0; e < count; ++e) {
+      const char* entry = raw_.data() + e * entry_bytes_;
+      uint32_t slot;
+      std::memcpy(&slot, entry, sizeof slot);
+      on_entry(slot, entry + sizeof slot);
+    }
+  }
 }
 
 void OrderedStaging::load(int64_t bucket) {

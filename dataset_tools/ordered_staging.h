@@ -1,8 +1,6 @@
 // OrderedStaging: fixed-size records written in any order to known positions on disk, read back in position order.
 #pragma once
-#include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -26,9 +24,6 @@ class OrderedStaging {
   void put(int64_t position, const void* record);
   // Flushes the buffers; throws Error unless every bucket got the records its positions call for.
   void finish_writing();
-  // Calls on_record(const char* record) for every record at a position below `end`, in no set order.
-  template <typename OnRecord>
-  void scan(int64_t end, OnRecord&& on_record);
   // Copies the records of positions [begin, begin + count) to `out`, in position order.
   void read(int64_t begin, int64_t count, void* out);
 
@@ -56,29 +51,5 @@ class OrderedStaging {
   std::vector<char> raw_, ordered_;
   int64_t loaded_ = -1;                     // the bucket in ordered_
 };
-
-template <typename OnEntry>
-void OrderedStaging::for_each_entry(int64_t bucket, OnEntry&& on_entry) {
-  const int64_t n = bucket_records(bucket);
-  for (int64_t first = 0; first < n; first += read_entries_) {
-    const int64_t count = std::min(read_entries_, n - first);
-    read_entries(bucket, first, count);
-    for (int64_t e = 0; e < count; ++e) {
-      const char* entry = raw_.data() + e * entry_bytes_;
-      uint32_t slot;
-      std::memcpy(&slot, entry, sizeof slot);
-      on_entry(slot, entry + sizeof slot);
-    }
-  }
-}
-
-template <typename OnRecord>
-void OrderedStaging::scan(int64_t end, OnRecord&& on_record) {
-  for (int64_t b = 0; b < buckets_ && b * per_bucket_ < end; ++b) {
-    for_each_entry(b, [&](uint32_t slot, const char* record) {
-      if (b * per_bucket_ + slot < end) on_record(record);
-    });
-  }
-}
 
 }  // namespace strike::data
