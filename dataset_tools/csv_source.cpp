@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -88,10 +89,16 @@ Header read_header(CsvReader& reader, const ConvertOptions& o) {
 // A private directory under $TMPDIR for a conversion's staging files, removed with everything in it.
 class TempDir {
  public:
-  TempDir() : path_((fs::temp_directory_path() / "strike-csv-XXXXXX").string()) {
+  TempDir() {
+    std::error_code error;
+    const fs::path root = fs::temp_directory_path(error);
+    if (error) {
+      const char* tmpdir = std::getenv("TMPDIR");
+      throw Error("no temporary directory: " + error.message(), tmpdir ? tmpdir : "/tmp", kHint);
+    }
+    path_ = (root / "strike-csv-XXXXXX").string();
     if (!mkdtemp(path_.data())) {
-      throw Error("cannot create a temporary directory: " + std::string(std::strerror(errno)), path_,
-                  "set TMPDIR to a writable directory with about the CSV file's size free");
+      throw Error("cannot create a temporary directory: " + std::string(std::strerror(errno)), path_, kHint);
     }
   }
   ~TempDir() {
@@ -103,6 +110,7 @@ class TempDir {
   const std::string& path() const { return path_; }
 
  private:
+  static constexpr const char* kHint = "set TMPDIR to a writable directory with about the CSV file's size free";
   std::string path_;
 };
 

@@ -455,13 +455,19 @@ TEST(CsvReaderRanges, CutsAtNewlinesOutsideQuotesGiveTheSameRecords) {
   EXPECT_GT(invalid, 2);  // the newlines inside "x\ny", "p,..\n" and "4\n"
 }
 
-// Errors in any range name the line one reader would; the first one in the file wins.
-TEST(CsvStream, ErrorsInLaterRangesNameTheirLine) {
-  test::TempDir input, output;
+// Options converting INPUT/table.csv into OUTPUT with `target` as the class column.
+data::ConvertOptions table_options(const test::TempDir& input, const test::TempDir& output, const std::string& target) {
   data::ConvertOptions o;
   o.input = input / "table.csv";
   o.output = output.path();
-  o.target = "y";
+  o.target = target;
+  return o;
+}
+
+// Errors in any range name the line one reader would; the first one in the file wins.
+TEST(CsvStream, ErrorsInLaterRangesNameTheirLine) {
+  test::TempDir input, output;
+  data::ConvertOptions o = table_options(input, output, "y");
   data::TabularLimits ranges;
   ranges.threads = 4;
   ranges.min_range_bytes = 1;
@@ -518,10 +524,7 @@ TEST(CsvStream, ErrorsInLaterRangesNameTheirLine) {
 // each of two ranges alone stays under the bound.
 TEST(CsvStream, TooManyTextValuesWhateverTheRanges) {
   test::TempDir input, output;
-  data::ConvertOptions o;
-  o.input = input / "table.csv";
-  o.output = output.path();
-  o.target = "y";
+  data::ConvertOptions o = table_options(input, output, "y");
   std::string text = "name,y\n";
   for (int i = 0; i < 1500; ++i) text += "n" + std::to_string(i) + "," + "pq"[i % 2] + "\n";
   std::ofstream(o.input, std::ios::binary) << text;
@@ -542,10 +545,7 @@ TEST(CsvStream, TooManyTextValuesWhateverTheRanges) {
 // The staging files live in a private directory under TMPDIR that goes when the conversion does.
 TEST(CsvStream, StagingLeavesNothingBehind) {
   test::TempDir input, output, tmp;
-  data::ConvertOptions o;
-  o.input = input / "table.csv";
-  o.output = output.path();
-  o.target = "species";
+  data::ConvertOptions o = table_options(input, output, "species");
   std::ofstream(o.input, std::ios::binary) << reference_table(300);
   const char* old = std::getenv("TMPDIR");
   const std::string saved = old ? old : "";
