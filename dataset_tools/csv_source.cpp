@@ -13,7 +13,6 @@
 #include <future>
 #include <limits>
 #include <set>
-#include <thread>
 
 #include "core/checksum.h"
 #include "core/error.h"
@@ -23,6 +22,7 @@
 #include "dataset_tools/numeric_fit.h"
 #include "dataset_tools/ordered_staging.h"
 #include "dataset_tools/output_dir.h"
+#include "dataset_tools/parallel.h"
 #include "dataset_tools/split.h"
 
 namespace strike::data {
@@ -175,7 +175,7 @@ TextPass read_text(const ConvertOptions& o, const Header& h, const TabularLimits
     return "a categorical column may have at most --max-categories " + std::to_string(o.max_categories) +
            " distinct train values: pass --numeric " + column + " if it holds numbers, raise --max-categories, or drop the column";
   };
-  to.threads = limits.threads > 0 ? limits.threads : static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+  to.threads = limits.threads > 0 ? limits.threads : std::min(available_cores(), 8);
   to.min_range_bytes = limits.min_range_bytes;
   to.staging_dir = dir;
   TextPass pass = run_text_pass(to);

@@ -18,7 +18,7 @@ struct TabularLimits {
   int64_t chunk_bytes = int64_t{8} << 20;    // staged rows held at once while the shards are gathered (more
                                              // is slower: a larger first gather holds up the writing)
   int64_t median_values = int64_t{1} << 21;  // train values held at once for exact medians, all numeric columns together
-  int threads = 0;                           // ranges of the text read side by side; 0: the cores, at most 8
+  int threads = 0;                           // ranges of the text read side by side; 0: available_cores(), at most 8
   int64_t min_range_bytes = int64_t{8} << 20;  // the least text a range is given
 };
 

@@ -1,5 +1,7 @@
-// parallel_for on std::thread with an atomic work counter.
+// The cores of the affinity mask, and parallel_for on std::thread with an atomic work counter.
 #include "dataset_tools/parallel.h"
+
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -10,7 +12,14 @@
 
 namespace strike::data {
 
-int decode_threads() { return static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)); }
+int available_cores() {
+  // The affinity mask, not the machine: a Slurm job or a taskset gets the cores it was given.
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int decode_threads() { return std::min(available_cores(), 4); }
 
 void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn) {
   threads = static_cast<int>(std::min<int64_t>(std::max(threads, 1), n));

@@ -1,9 +1,12 @@
-// A minimal parallel loop for decoding images on a few threads.
+// The cores a process may use, and a minimal parallel loop for decoding images on a few threads.
 #pragma once
 #include <cstdint>
 #include <functional>
 
 namespace strike::data {
+
+// The cores this process may run on (its CPU affinity), at least 1.
+int available_cores();
 
 // Threads worth using for image decoding: the cores available, at most 4 (I/O and the HDF5
 // writer, which stays single-threaded, bound the gain beyond that).
