@@ -42,14 +42,22 @@ torch::Tensor two_views(const torch::Tensor& images, at::Generator generator) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> nt_xent_logits(const torch::Tensor& z, double temperature) {
+  return nt_xent_logits(z, z, 0, temperature);
+}
+
+std::pair<torch::Tensor, torch::Tensor> nt_xent_logits(const torch::Tensor& z, const torch::Tensor& all, int64_t offset,
+                                                       double temperature) {
   const int64_t n = z.size(0);
   require(n % 2 == 0 && n >= 4, "NT-Xent needs two views of at least two images");
-  torch::Tensor logits = torch::matmul(z, z.t()) / temperature;
+  require(offset >= 0 && offset + n <= all.size(0), "NT-Xent: the local rows must lie inside the gathered ones");
+  torch::Tensor logits = torch::matmul(z, all.t()) / temperature;
   // An embedding is not its own negative.
-  logits = logits.masked_fill(torch::eye(n, torch::TensorOptions().dtype(torch::kBool).device(z.device())),
-                              -std::numeric_limits<float>::infinity());
-  torch::Tensor targets = (torch::arange(n, torch::TensorOptions().dtype(torch::kInt64).device(z.device())) + n / 2) % n;
-  return {logits, targets};
+  const auto index = torch::TensorOptions().dtype(torch::kInt64).device(z.device());
+  const torch::Tensor rows = torch::arange(n, index);
+  torch::Tensor self = torch::zeros({n, all.size(0)}, torch::TensorOptions().dtype(torch::kBool).device(z.device()));
+  self.index_put_({rows, rows + offset}, true);
+  logits = logits.masked_fill(self, -std::numeric_limits<float>::infinity());
+  return {logits, (rows + n / 2) % n + offset};
 }
 
 ImageEmbedder::ImageEmbedder(std::shared_ptr<Backbone> backbone, EmbedderOptions options)
@@ -99,6 +107,9 @@ std::pair<torch::Tensor, torch::Tensor> ImageEmbedder::logits_and_targets(const 
     // Evaluation embeds single images; its contrastive loss needs the two views, from a fixed seed.
     torch::NoGradGuard no_grad;
     z = embed(two_views(images(batch), at::make_generator<at::CPUGeneratorImpl>(kEvalViewSeed)));
+  } else if (peers_ && peers_->size() > 1) {
+    // Training: negatives from the global batch. Every rank's training batch has the same size.
+    return nt_xent_logits(z, gather_with_grad(*peers_, z), peers_->rank() * z.size(0), options_.temperature);
   }
   return nt_xent_logits(z, options_.temperature);
 }

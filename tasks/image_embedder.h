@@ -36,6 +36,9 @@ class ImageEmbedder : public Task {
   bool higher_is_better(const std::string& metric) const override { return metric != "loss"; }
   std::vector<std::string> output_kinds() const override { return {"embeddings"}; }
   torch::Tensor predict(const torch::Tensor& output, const std::string& kind) override;
+  // With peers, simclr training takes its negatives from every rank's batch, as one rank with the
+  // global batch would.
+  void set_peers(RankPeers* peers) override { peers_ = peers; }
 
   // Unit-length embeddings of `images` [B, C, H, W], no augmentation.
   torch::Tensor embed(const torch::Tensor& images);
@@ -51,6 +54,7 @@ class ImageEmbedder : public Task {
   std::shared_ptr<Backbone> backbone_;
   torch::nn::Linear projection_{nullptr};
   torch::Tensor proxies_;
+  RankPeers* peers_ = nullptr;
 };
 
 // Two random views of a batch of normalized images for contrastive learning: a random resized crop (scale
@@ -61,5 +65,9 @@ torch::Tensor two_views(const torch::Tensor& images, at::Generator generator);
 // NT-Xent (SimCLR): similarities of every embedding in z [2B, dim] (unit length) to every other over the
 // temperature; row i's target is its other view (i + B mod 2B). Returns {logits [2B, 2B], targets [2B]}.
 std::pair<torch::Tensor, torch::Tensor> nt_xent_logits(const torch::Tensor& z, double temperature);
+// The same for this rank's z [2B, dim] against every rank's, `all` [R * 2B, dim], in which z's rows start
+// at `offset`: logits [2B, R * 2B], targets offset + (i + B mod 2B).
+std::pair<torch::Tensor, torch::Tensor> nt_xent_logits(const torch::Tensor& z, const torch::Tensor& all, int64_t offset,
+                                                       double temperature);
 
 }  // namespace strike::tasks

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "tasks/rank_peers.h"
+
 namespace strike::tasks {
 
 // Named tensors with the batch as first dimension (the loader's Batch::fields).
@@ -51,6 +53,9 @@ class Task {
   virtual std::vector<std::string> output_kinds() const = 0;
   // Turns forward() output into one output kind: labels int64 [B]; probabilities/logits float [B, classes].
   virtual torch::Tensor predict(const torch::Tensor& output, const std::string& kind) = 0;
+  // The job's ranks, for a training loss over the global batch (SimCLR's negatives); the trainer sets
+  // them when there is more than one rank, and they outlive the training. Default: not needed.
+  virtual void set_peers(RankPeers* /*peers*/) {}
 };
 
 // What model to build; CLI flags and YAML keys map onto these fields one to one.

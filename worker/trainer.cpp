@@ -106,6 +106,7 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
       precision_(tasks::parse_precision(options_.precision)),
       scaler_(tasks::needs_loss_scaling(precision_)) {
   tasks::check_precision_supported(precision_, device_.type());
+  if (comm_.size() > 1) task_.set_peers(&comm_);
   require(options_.epochs >= 1, "--epochs must be at least 1");
   require(options_.accumulate >= 1, "--accumulate must be at least 1");
   require(options_.grad_clip >= 0, "--grad-clip must be >= 0");

@@ -3,7 +3,9 @@
 
 #include <memory>
 
+#include "tasks/image_embedder.h"
 #include "tasks/optim/flat_parameters.h"
+#include "tasks/rank_peers.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/gradient_sync.h"
 
@@ -177,6 +179,39 @@ TEST_F(Comm, UnknownCompressionIsAUsageError) {
   GradientSyncOptions options;
   options.compression = "int4";
   EXPECT_ANY_THROW(GradientSync(flat, comm, options));
+}
+
+// SimCLR over ranks: each rank's NT-Xent against every rank's embeddings (gather_with_grad), its loss
+// scaled by 1 / ranks, gives each rank exactly the gradient of the loss over the global batch that one
+// process holding every rank's embeddings computes.
+TEST_F(Comm, GatherWithGradGivesTheGlobalBatchGradient) {
+  const int64_t rows = 6, dim = 5;  // two views of 3 images per rank
+  std::vector<torch::Tensor> every;  // every rank's embeddings, made alike on each rank
+  for (int r = 0; r < size; ++r) {
+    torch::manual_seed(100 + r);
+    every.push_back(torch::nn::functional::normalize(torch::randn({rows, dim}),
+                                                     torch::nn::functional::NormalizeFuncOptions().dim(1)));
+  }
+  const double temperature = 0.5;
+  // One process, the global batch: every rank's rows, each paired with its other view in its rank's block.
+  torch::Tensor global = torch::cat(every).requires_grad_(true);
+  auto [all_logits, unused] = tasks::nt_xent_logits(global, temperature);
+  torch::Tensor i = torch::arange(size * rows);
+  torch::Tensor partners = i - i % rows + (i % rows + rows / 2) % rows;
+  torch::Tensor global_loss = torch::nn::functional::cross_entropy(all_logits, partners);
+  global_loss.backward();
+  const torch::Tensor want = global.grad().narrow(0, rank * rows, rows);
+  // This rank: its rows against the gathered ones.
+  torch::Tensor mine = every[static_cast<size_t>(rank)].clone().requires_grad_(true);
+  torch::Tensor gathered = tasks::gather_with_grad(comm, mine);
+  ASSERT_TRUE(torch::equal(gathered.detach(), global.detach()));
+  auto [logits, targets] = tasks::nt_xent_logits(mine, gathered, rank * rows, temperature);
+  torch::Tensor loss = torch::nn::functional::cross_entropy(logits, targets);
+  (loss / static_cast<double>(size)).backward();
+  EXPECT_TRUE(torch::allclose(mine.grad(), want, 1e-5, 1e-6)) << mine.grad() << want;
+  torch::Tensor mean = loss.detach().reshape({1}) / static_cast<double>(size);
+  comm.all_reduce_sum(mean);
+  EXPECT_NEAR(mean.item<double>(), global_loss.item<double>(), 1e-5);
 }
 
 }  // namespace

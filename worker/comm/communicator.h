@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tasks/rank_peers.h"
+
 namespace strike::worker {
 
 // A collective in flight. Transports such as MPI only move bytes while the process calls into them,
@@ -21,24 +23,19 @@ class PendingReduce {
 
 // Supported tensors: contiguous, on the device the implementation serves, of dtype float32,
 // float64, int64, bfloat16 or float16 (the last two are summed in float32 and rounded once).
-class Communicator {
+// rank(), size(), all_reduce_sum() and all_gather() come from tasks::RankPeers, so a task's loss can span
+// the ranks.
+class Communicator : public tasks::RankPeers {
  public:
-  virtual ~Communicator() = default;
-  virtual int rank() const = 0;
-  virtual int size() const = 0;
   // Ranks on this host and this rank's index among them (device choice, thread count).
   virtual int local_rank() const = 0;
   virtual int local_size() const = 0;
-  // In-place sum over all ranks.
-  virtual void all_reduce_sum(torch::Tensor& tensor) = 0;
   // Starts an in-place sum over all ranks. Every rank must start collectives in the same order;
   // `tensor` must stay alive and untouched until the handle reports completion. An implementation
   // may finish before returning where that is faster (MPI on CPU does; NCCL runs on its own stream).
   virtual std::unique_ptr<PendingReduce> all_reduce_sum_async(torch::Tensor tensor) = 0;
   // In-place copy of `root`'s tensor to every rank.
   virtual void broadcast(torch::Tensor& tensor, int root) = 0;
-  // Concatenation along dim 0 of every rank's tensor (same shape on every rank).
-  virtual torch::Tensor all_gather(const torch::Tensor& tensor) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job with `code`; used when one rank cannot go on.
   [[noreturn]] virtual void abort(int code, const std::string& reason) = 0;
