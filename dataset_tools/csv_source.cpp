@@ -290,6 +290,8 @@ void stage_rows(const TextPass& pass, const Columns& columns, size_t target, con
       std::memcpy(&bits, row + cell_at(c, target), 8);
       int32_t code = -1;
       if (bits != cell::kMissing) {
+        // read_text reads a column that mixes numbers and text again as text: a number here is a bug.
+        if (!cell::is_text(bits)) throw Error("a number in categorical column " + std::to_string(c), file.path, "this is a bug");
         code = static_cast<int32_t>(file.value_ids[c][cell::text_id(bits)]);
         if (part == Part::kTrain) in_train[k][static_cast<size_t>(code)] = true;
       }
@@ -481,10 +483,11 @@ core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, s
     bool last;                            // of its shard
   };
   std::vector<Chunk> chunks;
+  std::vector<int64_t> split_shards(places.size(), 0);
   const int64_t chunk_rows = std::max<int64_t>(1, limits.chunk_bytes / 8 / std::max<int64_t>(1, layout.bytes()));
   for (size_t s = 0; s < places.size(); ++s) {
     const int64_t n = places[s].rows;
-    const int64_t shards = n == 0 ? 0 : split_shard_count(o, n, train_rows, s == 0);
+    const int64_t shards = split_shards[s] = n == 0 ? 0 : split_shard_count(o, n, train_rows, s == 0);
     for (int64_t k = 0; k < shards; ++k) {
       const int64_t end = (k + 1) * n / shards;
       for (int64_t first = k * n / shards; first < end; first += chunk_rows) {
@@ -509,10 +512,10 @@ core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, s
   std::vector<std::vector<int64_t>> counts(places.size(), std::vector<int64_t>(plan.class_names.size(), 0));
   std::vector<std::future<core::ShardInfo>> committed;  // in shard order
   std::unique_ptr<core::ShardWriter> writer;
-  std::future<void> ahead = std::async(std::launch::deferred, [] {});
+  std::future<void> ahead;  // encodes chunk c while chunk c - 1 is written
   if (!chunks.empty()) encode(0);
   for (size_t c = 0; c < chunks.size(); ++c) {
-    ahead.get();  // chunk c is encoded
+    if (ahead.valid()) ahead.get();  // chunk c is encoded
     if (c + 1 < chunks.size()) ahead = std::async(std::launch::async, encode, c + 1);
     const Chunk& chunk = chunks[c];
     const std::string& split = places[chunk.split].name;
@@ -541,9 +544,8 @@ core::Manifest write_tabular(const TabularPlan& plan, const ConvertOptions& o, s
   for (size_t s = 0; s < places.size(); ++s) {
     if (places[s].rows == 0) continue;
     core::SplitInfo info{places[s].name, places[s].rows, {}};
-    const int64_t shards = split_shard_count(o, places[s].rows, train_rows, s == 0);
-    for (int64_t k = 0; k < shards; ++k) info.shards.push_back(committed[next++].get());
-    spdlog::info("{}: {} rows in {} shard(s)", info.name, info.samples, shards);
+    for (int64_t k = 0; k < split_shards[s]; ++k) info.shards.push_back(committed[next++].get());
+    spdlog::info("{}: {} rows in {} shard(s)", info.name, info.samples, split_shards[s]);
     m.splits.push_back(std::move(info));
     m.extra["class_counts"][places[s].name] = counts[s];
   }

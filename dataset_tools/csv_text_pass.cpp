@@ -86,6 +86,9 @@ class RowWriter {
               o.path, o.too_many_hint ? o.too_many_hint(o.header[column]) : "");
 }
 
+// Bytes of a binary row of a table with `columns` columns: the class id, then a cell per other column.
+size_t row_bytes(size_t columns) { return 4 + 8 * (columns - 1); }
+
 // One range of the file and what reading it gave.
 struct Range {
   int64_t begin = 0, stop = 0;
@@ -105,7 +108,7 @@ void read_range(const TextPassOptions& o, Range& r, const std::atomic<bool>& can
   r.columns.assign(width, ColumnReport());
   CsvReader reader(o.path, r.begin, r.stop, r.first_line);
   RowWriter out(r.file.path);
-  const size_t bytes = 4 + 8 * (width - 1);
+  const size_t bytes = row_bytes(width);
   std::vector<std::string_view> fields;
   while (reader.next(fields)) {
     if (fields.size() != width) {
@@ -251,7 +254,7 @@ TextPass run_text_pass(const TextPassOptions& o) {
   // One dictionary of classes and one per column over the accepted ranges, in file order.
   const size_t width = o.header.size();
   TextPass pass;
-  pass.record_bytes = static_cast<int64_t>(4 + 8 * (width - 1));
+  pass.record_bytes = static_cast<int64_t>(row_bytes(width));
   pass.columns.assign(width, ColumnReport());
   StringIds classes;
   std::vector<StringIds> values(width);

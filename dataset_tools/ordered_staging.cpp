@@ -31,7 +31,7 @@ OrderedStaging::OrderedStaging(std::string path, int64_t record_bytes, int64_t r
   buffered_.assign(static_cast<size_t>(buckets_), 0);
   stored_.assign(static_cast<size_t>(buckets_), 0);
   file_.open(path_, std::ios::in | std::ios::out | std::ios::binary | std::ios::trunc);
-  if (!file_) throw Error("cannot write the staging file", path_, "check that the output directory is writable");
+  if (!file_) throw Error("cannot write the staging file", path_, "check that its directory is writable");
 }
 
 OrderedStaging::~OrderedStaging() {
@@ -70,7 +70,7 @@ void OrderedStaging::flush(int64_t bucket) {
   }
   file_.seekp((bucket * per_bucket_ + stored) * entry_bytes_);
   file_.write(buffer.data(), static_cast<std::streamsize>(entries * entry_bytes_));
-  if (!file_) throw Error("cannot write the staging file", path_, "check the free space of the output directory");
+  if (!file_) throw Error("cannot write the staging file", path_, "check the free space of its directory");
   stored += entries;
   entries = 0;
 }
@@ -86,14 +86,14 @@ void OrderedStaging::finish_writing() {
     }
   }
   file_.flush();
-  if (!file_) throw Error("cannot write the staging file", path_, "check the free space of the output directory");
+  if (!file_) throw Error("cannot write the staging file", path_, "check the free space of its directory");
 }
 
 void OrderedStaging::read_entries(int64_t bucket, int64_t first, int64_t count) {
   raw_.resize(static_cast<size_t>(count * entry_bytes_));
   file_.seekg((bucket * per_bucket_ + first) * entry_bytes_);
   file_.read(raw_.data(), static_cast<std::streamsize>(raw_.size()));
-  if (!file_) throw Error("cannot read back the staging file", path_, "check the output directory's disk");
+  if (!file_) throw Error("cannot read back the staging file", path_, "check the disk of its directory");
 }
 
 template <typename OnEntry>
