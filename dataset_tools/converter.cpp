@@ -204,6 +204,8 @@ void validate(const ConvertOptions& o) {
           "--vocab-size must be between 8 and 1000000, not " + std::to_string(o.vocab_size));
   require(o.max_tokens >= 1, "--max-tokens must be at least 1, not " + std::to_string(o.max_tokens));
   require(o.tokenizer_sample >= 1, "--tokenizer-sample must be at least 1 byte, not " + std::to_string(o.tokenizer_sample));
+  require(o.tokenizer_min_count >= 1,
+          "--tokenizer-min-count must be at least 1, not " + std::to_string(o.tokenizer_min_count));
 }
 
 core::Manifest convert(const ConvertOptions& options) {

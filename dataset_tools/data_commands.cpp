@@ -61,6 +61,10 @@ void add_convert(CLI::App& data) {
   sub->add_option("--tokenizer-sample", options->tokenizer_sample,
                   "Text: bytes of train documents (a seeded random sample) the tokenizer is trained on, at most")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--tokenizer-min-count", options->tokenizer_min_count,
+                  "Text: words seen fewer times in the tokenizer sample are left out of its training (1 keeps "
+                  "every word); all are kept when that would leave out half the sample's text")
+      ->check(CLI::PositiveNumber);
   sub->callback([options] {
     core::Manifest m = convert(*options);
     std::cout << "wrote " << options->output << ":";

@@ -14,7 +14,7 @@ class SentencePieceApi {
  public:
   virtual ~SentencePieceApi() = default;
   // Each returns "" on success, else sentencepiece's message.
-  virtual std::string train(const std::vector<std::string>& sentences,
+  virtual std::string train(const std::vector<std::string>& rows,
                             const std::vector<std::pair<std::string, std::string>>& args, std::string& model) = 0;
   virtual std::string load(const std::string& model, void*& processor) = 0;
   virtual void release(void* processor) = 0;

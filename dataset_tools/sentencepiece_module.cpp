@@ -29,10 +29,10 @@ const SentencePieceProcessor& processor(const void* p) { return *static_cast<con
 
 class Api : public strike::data::SentencePieceApi {
  public:
-  std::string train(const std::vector<std::string>& sentences,
+  std::string train(const std::vector<std::string>& rows,
                     const std::vector<std::pair<std::string, std::string>>& args, std::string& model) override {
     std::unordered_map<std::string, std::string> kwargs(args.begin(), args.end());
-    VectorIterator it(sentences);
+    VectorIterator it(rows);
     try {
       return message(sentencepiece::SentencePieceTrainer::Train(kwargs, &it, &model));
     } catch (const std::exception& e) {

@@ -1,4 +1,4 @@
-// The text conversion pipeline: stratified split, tokenizer sample and training, encoding to a staging file, shards.
+// The text conversion pipeline: stratified split, tokenizer sample's word counts and training, encoding to a staging file, shards.
 #include "dataset_tools/text_converter.h"
 
 #include <spdlog/spdlog.h>
@@ -17,6 +17,7 @@
 #include "dataset_tools/parallel.h"
 #include "dataset_tools/split.h"
 #include "dataset_tools/tokenizer.h"
+#include "dataset_tools/word_counts.h"
 
 namespace strike::data {
 
@@ -34,20 +35,21 @@ struct StagingFile {
   ~StagingFile() { std::remove(path.c_str()); }
 };
 
-// Non-blank lines of a document: sentencepiece trains on sentences, and mail is line-structured.
-void add_lines(const std::string& text, std::vector<std::string>& sentences, int64_t& bytes) {
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    size_t last = end;
-    while (last > start && (text[last - 1] == '\r' || text[last - 1] == ' ' || text[last - 1] == '\t')) --last;
-    if (last > start) {
-      sentences.emplace_back(text, start, last - start);
-      bytes += static_cast<int64_t>(last - start);
-    }
-    start = end + 1;
+// The words the tokenizer trains on: those seen at least --tokenizer-min-count times. A word seen once
+// in a sample of megabytes (a base64 line, a message id, a URL) cannot earn a piece of its own, yet such
+// words make up most of the distinct words and most of the trainer's time. When the rare words hold half
+// the sample's text (a language written without spaces, where a "word" is a whole line), every word is kept.
+struct TrainingWords {
+  std::vector<WordCount> table;
+  int64_t min_count = 1;
+};
+TrainingWords choose_training_words(const WordCounts& counts, int64_t min_count) {
+  if (min_count > 1 && 2 * counts.bytes(min_count) < counts.bytes()) {
+    spdlog::info("words seen fewer than {} times hold over half of the tokenizer sample's text: training on every word",
+                 min_count);
+    min_count = 1;
   }
+  return {counts.at_least(min_count), min_count};
 }
 
 // A seeded random subset of the train documents up to `cap` raw bytes (at least one document), so
@@ -115,22 +117,32 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
     throw Error("no training documents remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
   }
 
-  // 1. The tokenizer, from a bounded sample of train documents only.
-  std::vector<std::string> sentences;
-  int64_t sample_bytes = 0, sample_documents = 0;
+  // 1. The tokenizer, from the words of a bounded sample of train documents only.
+  WordCounts counts;
+  int64_t sample_bytes = 0, sample_documents = 0, training_words = 0, min_count = 0;
+  std::string model;
   {
     const std::vector<char> chosen = choose_sample(source, split.train, o);
     source.read([&](int64_t i) { return chosen[static_cast<size_t>(i)] != 0; }, kBatchBytes, [&](TextBatch& batch) {
-      for (const auto& text : batch.text) add_lines(text, sentences, sample_bytes);
+      counts.add(batch.text, decode_threads());
+      for (const auto& text : batch.text) sample_bytes += static_cast<int64_t>(text.size());
       sample_documents += static_cast<int64_t>(batch.index.size());
       return true;
     });
   }
-  spdlog::info("training a {} tokenizer (vocabulary {}) on {} lines, {} bytes of {} train documents", o.tokenizer,
-               o.vocab_size, sentences.size(), sample_bytes, sample_documents);
   const auto train_start = std::chrono::steady_clock::now();
-  const std::string model = train_tokenizer(sentences, {o.tokenizer, o.vocab_size, decode_threads()});
-  std::vector<std::string>().swap(sentences);
+  {
+    const TrainingWords words = choose_training_words(counts, o.tokenizer_min_count);
+    spdlog::info("training a {} tokenizer (vocabulary {}) on the {} words seen at least {} time(s) among {} distinct "
+                 "words in {} bytes of {} train documents",
+                 o.tokenizer, o.vocab_size, words.table.size(), words.min_count, counts.distinct(), sample_bytes,
+                 sample_documents);
+    model = train_tokenizer(words.table, {o.tokenizer, o.vocab_size, decode_threads()});
+    training_words = static_cast<int64_t>(words.table.size());
+    min_count = words.min_count;
+  }
+  const int64_t sample_words = counts.distinct();
+  counts = WordCounts();  // the encoding pass needs only the model
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
   const std::string model_path = (fs::path(o.output) / kTokenizerFile).string();
   written.push_back(model_path);
@@ -166,7 +178,10 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
                {"unk_id", kUnkId},
                {"sample_limit_bytes", o.tokenizer_sample},
                {"sample_bytes", sample_bytes},
-               {"sample_documents", sample_documents}}},
+               {"sample_documents", sample_documents},
+               {"sample_words", sample_words},
+               {"min_count", min_count},
+               {"training_words", training_words}}},
              {"documents",
               {{"usable", n},
                {"empty", skipped.empty},

@@ -67,15 +67,19 @@ constexpr size_t kPrefixBytesPerToken = 8;
 
 }  // namespace
 
-std::string train_tokenizer(const std::vector<std::string>& sentences, const TokenizerSpec& spec) {
-  if (sentences.empty()) throw Error("no text to train the tokenizer on", "", "the train split holds only blank lines");
+std::string train_tokenizer(const std::vector<WordCount>& words, const TokenizerSpec& spec) {
+  if (words.empty()) throw Error("no text to train the tokenizer on", "", "the train split holds only blank lines");
+  std::vector<std::string> rows;
+  rows.reserve(words.size());
+  for (const auto& w : words) rows.push_back(w.word + '\t' + std::to_string(w.count));
   const std::vector<std::pair<std::string, std::string>> args = {
+      {"input_format", "tsv"},  // word <tab> count
       {"model_type", spec.type},
       {"vocab_size", std::to_string(spec.vocab_size)},
       // A soft limit: a small corpus (tests, tiny data sets) gets the pieces it can support.
       {"hard_vocab_limit", "false"},
       {"num_threads", std::to_string(std::max(1, spec.threads))},
-      // Mail lines (base64, HTML) can be long; the default 4192 would drop them from training.
+      // A word of base64 or HTML can be long; the default 4192 would drop it from training.
       {"max_sentence_length", "65536"},
       {"input_sentence_size", "0"},  // the caller already bounded the sample
       {"pad_id", std::to_string(kPadId)},
@@ -85,7 +89,7 @@ std::string train_tokenizer(const std::vector<std::string>& sentences, const Tok
       {"minloglevel", "2"},  // sentencepiece's progress lines would drown strike's own
   };
   std::string model;
-  const std::string error = api().train(sentences, args, model);
+  const std::string error = api().train(rows, args, model);
   if (!error.empty()) {
     throw Error("sentencepiece could not train the tokenizer: " + error, "",
                 "check --vocab-size and --tokenizer-sample (the train text may be too small)");

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "dataset_tools/word_counts.h"
+
 namespace strike::data {
 
 class SentencePieceApi;
@@ -18,10 +20,10 @@ struct TokenizerSpec {
   int threads = 1;               // training threads
 };
 
-// Trains on `sentences` (lines of train documents) and returns the serialized model; throws Error
-// with sentencepiece's message when training fails. sentencepiece runs in its own module
+// Trains on a table of words and their counts (sentencepiece's TSV input) and returns the serialized
+// model; throws Error with sentencepiece's message when training fails. sentencepiece runs in its own module
 // (libstrike_sentencepiece.so next to the executable, see sentencepiece_api.h), loaded on first use.
-std::string train_tokenizer(const std::vector<std::string>& sentences, const TokenizerSpec& spec);
+std::string train_tokenizer(const std::vector<WordCount>& words, const TokenizerSpec& spec);
 
 class Tokenizer {
  public:

@@ -256,6 +256,46 @@ TEST_F(TextFolder, UnusableCorporaAreClearErrors) {
   EXPECT_NE(message.find("no usable text document"), std::string::npos) << message;
 }
 
+// The tokenizer trains on the sample's word counts, without the words seen once, unless those hold
+// most of the text (a script written without spaces).
+TEST_F(TextFolder, RareWordsAreLeftOutOfTokenizerTraining) {
+  for (int i = 0; i < 30; ++i) {
+    write_text(input_ / ("ham/id" + std::to_string(i) + ".txt"),
+               document(kHamWords, i) + "Message-Id: <" + std::to_string(1000003 * (i + 7)) + "@example.org>\n");
+  }
+  core::Manifest m = data::convert(options_);
+  const auto& t = m.extra["tokenizer"];
+  EXPECT_EQ(t["min_count"], 2);
+  // 24 words, "Subject:", the three mixed-encoding words seen twice or more; the 30 ids, "Message-Id:" and
+  // a few words of the odd files are seen less in the sample, which holds some of them.
+  EXPECT_GT(t["sample_words"].get<int64_t>(), t["training_words"].get<int64_t>() + 10);
+  EXPECT_GE(t["training_words"].get<int64_t>(), 25);
+
+  options_.output = output_ / "every-word";
+  options_.tokenizer_min_count = 1;
+  m = data::convert(options_);
+  EXPECT_EQ(m.extra["tokenizer"]["min_count"], 1);
+  EXPECT_EQ(m.extra["tokenizer"]["training_words"], m.extra["tokenizer"]["sample_words"]);
+
+  // Text without spaces: every document one word, seen once; min count 2 would leave nothing.
+  test::TempDir spaceless;
+  for (const char* cls : {"a", "b"}) {
+    fs::create_directories(spaceless / cls);
+    for (int i = 0; i < 20; ++i) {
+      std::string text = document(cls[0] == 'a' ? kHamWords : kSpamWords, i) + std::to_string(i);
+      text.erase(std::remove_if(text.begin(), text.end(), [](char c) { return c == ' ' || c == '\n'; }), text.end());
+      write_text((spaceless / cls) + "/" + std::to_string(i) + ".txt", text);
+    }
+  }
+  options_.input = spaceless.path();
+  options_.output = output_ / "spaceless";
+  options_.tokenizer_min_count = 2;
+  m = data::convert(options_);
+  EXPECT_EQ(m.extra["tokenizer"]["min_count"], 1);
+  EXPECT_EQ(m.extra["tokenizer"]["training_words"], m.extra["tokenizer"]["sample_words"]);
+  EXPECT_GT(m.extra["tokenizer"]["pieces"].get<int64_t>(), 30);
+}
+
 TEST_F(TextFolder, VerifyAndInspectHandleRaggedShards) {
   data::convert(options_);
   data::VerifyReport report = data::verify(options_.output);
@@ -271,7 +311,8 @@ TEST_F(TextFolder, CommandLineFlagsMapOntoOptions) {
   data::add_data_commands(app);
   std::vector<std::string> args = {"data", "convert", "--source", "text_folder", "--input", input_.path(), "--output",
                                    options_.output, "--vocab-size", "100", "--max-tokens", "64", "--tokenizer", "bpe",
-                                   "--tokenizer-sample", "3000", "--label-map", "spam=junk", "--shards", "1"};
+                                   "--tokenizer-sample", "3000", "--tokenizer-min-count", "3", "--label-map", "spam=junk",
+                                   "--shards", "1"};
   std::reverse(args.begin(), args.end());
   testing::internal::CaptureStdout();
   app.parse(args);
@@ -282,6 +323,7 @@ TEST_F(TextFolder, CommandLineFlagsMapOntoOptions) {
   EXPECT_EQ(m.extra["tokenizer"]["type"], "bpe");
   EXPECT_EQ(m.extra["tokenizer"]["vocab_size"], 100);
   EXPECT_EQ(m.extra["tokenizer"]["sample_limit_bytes"], 3000);
+  EXPECT_EQ(m.extra["tokenizer"]["min_count"], 3);
   // The sample stops at the first document that reaches the limit (these are about 250 bytes each).
   EXPECT_LT(m.extra["tokenizer"]["sample_documents"].get<int64_t>(), 20);
   EXPECT_LE(m.extra["tokenizer"]["sample_bytes"].get<int64_t>(), 3000 + 300);
@@ -290,7 +332,8 @@ TEST_F(TextFolder, CommandLineFlagsMapOntoOptions) {
   data::add_data_commands(fresh);
   const std::string help = fresh.get_subcommand("data")->get_subcommand("convert")->help();
   for (const char* expected : {"text_folder", "text_csv", "--text-column", "--label-map", "--tokenizer", "unigram",
-                               "--vocab-size", "8000", "--max-tokens", "512", "--tokenizer-sample", "10000000"}) {
+                               "--vocab-size", "8000", "--max-tokens", "512", "--tokenizer-sample", "10000000",
+                               "--tokenizer-min-count", "2"}) {
     EXPECT_NE(help.find(expected), std::string::npos) << "missing " << expected << " in\n" << help;
   }
   std::vector<std::string> bad = {"data", "convert", "--input", "y", "--output", "x", "--tokenizer", "wordpiece"};
