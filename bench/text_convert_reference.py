@@ -1,8 +1,9 @@
 # The Python reference of bench/run_text_convert_bench.sh: strike's text conversion done with pandas,
-# sentencepiece and h5py (read the class folders, lenient decoding, stratified split, tokenizer trained on a
-# train sample, encode, truncate, ragged HDF5 shards).
+# sentencepiece and h5py (read the class folders, lenient decoding, stratified split, tokenizer trained on the
+# word counts of a train sample, encode, truncate, ragged HDF5 shards). --lines trains sentencepiece on the
+# sample's lines instead, as strike did before it counted words (the usual way to call the trainer).
 # Usage: /usr/bin/python3 bench/text_convert_reference.py INPUT OUTPUT [--vocab-size N] [--max-tokens N] ...
-import argparse, codecs, io, os, sys, time
+import argparse, codecs, collections, io, os, sys, time
 
 import h5py
 import numpy as np
@@ -17,6 +18,8 @@ p.add_argument("output")
 p.add_argument("--vocab-size", type=int, default=8000)
 p.add_argument("--max-tokens", type=int, default=512)
 p.add_argument("--tokenizer-sample", type=int, default=10_000_000)
+p.add_argument("--tokenizer-min-count", type=int, default=2)
+p.add_argument("--lines", action="store_true")
 p.add_argument("--tokenizer", default="unigram")
 p.add_argument("--shards", type=int, default=4)
 p.add_argument("--seed", type=int, default=0)
@@ -47,20 +50,34 @@ for _, idx in df.groupby("y").indices.items():
     part[idx[nv:nv + nt]] = 2
 df["part"] = part
 
-# Tokenizer on a random sample of train documents, line by line.
+# Tokenizer on a random sample of train documents: their words seen at least --tokenizer-min-count times
+# (every word when the rarer ones hold half the text), or their lines with --lines.
 train = df[df["part"] == 0].sample(frac=1.0, random_state=a.seed)
-lines, size = [], 0
+sample, size = [], 0
 for text in train["text"]:
     if size >= a.tokenizer_sample:
         break
     size += len(text.encode("utf-8"))
-    lines.extend(l.rstrip() for l in text.split("\n") if l.strip())
+    sample.append(text)
+if a.lines:
+    rows = [l.rstrip() for text in sample for l in text.split("\n") if l.strip()]
+    fmt = "text"
+else:
+    counts = collections.Counter()
+    for text in sample:
+        counts.update(text.split())
+    kept = {w: n for w, n in counts.items() if n >= a.tokenizer_min_count}
+    if 2 * sum(n * len(w.encode()) for w, n in kept.items()) < sum(n * len(w.encode()) for w, n in counts.items()):
+        kept = counts
+    rows = [f"{w}\t{n}" for w, n in sorted(kept.items())]
+    fmt = "tsv"
 model = io.BytesIO()
 started = time.perf_counter()
-spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, model_type=a.tokenizer,
+spm.SentencePieceTrainer.train(sentence_iterator=iter(rows), model_writer=model, model_type=a.tokenizer,
                                vocab_size=a.vocab_size, hard_vocab_limit=False, max_sentence_length=65536,
+                               input_format=fmt, num_threads=min(os.cpu_count(), 4),
                                pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, minloglevel=2)
-print(f"tokenizer trained in {time.perf_counter() - started:.2f} s on {len(lines)} lines", file=sys.stderr)
+print(f"tokenizer trained in {time.perf_counter() - started:.2f} s on {len(rows)} {fmt} rows", file=sys.stderr)
 os.makedirs(a.output, exist_ok=True)
 with open(os.path.join(a.output, "tokenizer.model"), "wb") as f:
     f.write(model.getvalue())

@@ -27,7 +27,7 @@ namespace {
 
 constexpr uint64_t kSampleStream = 0x73616d706c65;  // "sample": which train documents train the tokenizer
 constexpr int64_t kBatchBytes = int64_t{16} << 20;  // raw text read and encoded at once
-constexpr int64_t kShardChunkTokens = int64_t{4} << 20;  // token ids gathered per shard append
+constexpr int64_t kShardChunkTokens = int64_t{1} << 20;  // token ids gathered per shard append (4 MiB)
 
 // Removes the staging file however the conversion ends.
 struct StagingFile {

@@ -118,22 +118,23 @@ class TextFolderSource : public TextSource {
     const std::vector<int64_t> id = sorted_ids(first_seen, class_names_);
 
     for (size_t f = 0; f < folders.size(); ++f) {
-      std::vector<fs::path> files;
+      // Plain strings, not fs::path: a path keeps its parsed components, several times the memory per file.
+      std::vector<std::string> files;
       for (const auto& entry : fs::directory_iterator(fs::path(o.input) / folders[f])) {
         // A dangling link is kept so that it is reported as unreadable rather than silently missing.
         const bool file = entry.is_regular_file() || entry.is_symlink();
-        if (entry.path().filename().string()[0] != '.' && file) files.push_back(entry.path());
+        if (entry.path().filename().string()[0] != '.' && file) files.push_back(entry.path().string());
       }
       std::sort(files.begin(), files.end());
       for (const auto& file : files) {
         std::error_code ec;
         const auto size = fs::file_size(file, ec);
         if (ec || !std::ifstream(file, std::ios::binary)) {
-          if (!skipped_.unreadable++) skipped_.unreadable_example = file.string();
+          if (!skipped_.unreadable++) skipped_.unreadable_example = file;
         } else if (size == 0) {
-          if (!skipped_.empty++) skipped_.empty_example = file.string();
+          if (!skipped_.empty++) skipped_.empty_example = file;
         } else {
-          paths_.push_back(file.string());
+          paths_.push_back(file);
           sizes_.push_back(static_cast<int64_t>(size));
           labels_.push_back(id[class_of_folder[f]]);
         }
