@@ -99,6 +99,7 @@ EncodeStats encode_all(const TextSource& source, const Tokenizer& tokenizer, con
       start[i + 1] = start[i] + static_cast<int64_t>(doc.size());
       out.write(reinterpret_cast<const char*>(doc.data()), static_cast<std::streamsize>(doc.size() * sizeof(int32_t)));
     }
+    ids.clear();  // not kept alive while the next batch's text is read
     return true;
   });
   out.close();
