@@ -62,6 +62,14 @@ void add_train_options(CLI::App& app, TrainCommandOptions& o) {
   app.add_option("--accumulate", o.trainer.accumulate, "Micro-batches per optimizer step")->check(CLI::PositiveNumber);
   app.add_option("--grad-clip", o.trainer.grad_clip, "Max global gradient norm (0: off)")->check(CLI::NonNegativeNumber);
   app.add_option("--monitor", o.trainer.monitor, "Metric choosing best.h5 and early stopping (val_* or train_*)");
+  app.add_option("--knn-k", o.trainer.knn_k,
+                 "image_embedding: neighbours voting in the test (and val) kNN metrics, the train split as "
+                 "neighbours; 0 = none")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--knn-every", o.trainer.knn_every,
+                 "image_embedding: epochs between val kNN metrics (each costs a pass over train); 0 = test only; "
+                 "1 allows --monitor val_knn_top1")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--patience", o.trainer.patience, "Epochs without improvement before stopping (0: never)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--keep-checkpoints", o.trainer.keep_checkpoints, "Epoch checkpoints kept (0: all)")
@@ -245,6 +253,12 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
 
   Trainer trainer(o.trainer, *task, params, *optimizer, scheduler, comm, run_dir, manifest, config, stop, device,
                   reporter);
+  // Embeddings are judged by their nearest train embeddings (test, and val with --knn-every).
+  std::unique_ptr<DataLoader> knn_reference;
+  if (o.model.task == "image_embedding" && o.trainer.knn_k > 0 && (test || (val && o.trainer.knn_every > 0))) {
+    knn_reference = std::make_unique<DataLoader>(o.data, "train", comm.rank(), comm.size(), loader_options(o, false));
+    trainer.monitor_knn(*knn_reference);
+  }
   // Checkpoints carry the tokenizer, so `strike predict` on raw text needs no dataset directory.
   if (comm.rank() == 0) trainer.attach_assets(model_assets(o.data, manifest));
   if (!o.resume.empty()) {
@@ -260,7 +274,9 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   nlohmann::json metrics = nlohmann::json::object();
   for (auto it = trainer.state().metric_rows.rbegin(); it != trainer.state().metric_rows.rend(); ++it) {
     if ((*it)["split"] != "val") continue;
-    for (const auto& name : task->metric_names()) {
+    auto names = task->metric_names();
+    names.insert(names.end(), {"knn_top1", "recall_at_1"});
+    for (const auto& name : names) {
       if (it->contains(name)) metrics["val_" + name] = (*it)[name];
     }
     break;
@@ -272,7 +288,9 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
     trainer.record("test", test_metrics);
     metrics.update(metrics_json("test_", test_metrics));
     std::string line = "test:";
-    for (const auto& k : task->headline_metrics()) {
+    auto shown = task->headline_metrics();
+    shown.insert(shown.end(), {"knn_top1", "recall_at_1"});
+    for (const auto& k : shown) {
       if (test_metrics.values.count(k)) line += fmt::format(" {} {:.4f}", k, test_metrics.values.at(k));
     }
     if (test_metrics.values.count("macro_f1")) line += " (per class: summary.json)";

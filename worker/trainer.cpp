@@ -30,12 +30,6 @@ void publish_as(const std::string& target, const std::string& link) {
   core::commit_file(tmp, link);
 }
 
-// The loader fills CPU tensors; a GPU rank copies each batch over once.
-void move_to(Batch& batch, torch::Device device) {
-  if (device.is_cpu()) return;
-  for (auto& [name, tensor] : batch.fields) tensor = tensor.to(device);
-}
-
 nlohmann::json sums_to_json(const tasks::MetricSums& sums) { return {{"sums", sums.sums}, {"count", sums.count}}; }
 
 tasks::MetricSums sums_from_json(const nlohmann::json& j) {
@@ -111,15 +105,29 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
   require(options_.accumulate >= 1, "--accumulate must be at least 1");
   require(options_.grad_clip >= 0, "--grad-clip must be >= 0");
   require(options_.checkpoint_every >= 0, "--checkpoint-every must be >= 0 (0: only at the end of each epoch)");
+  require(options_.knn_k >= 0, "--knn-k must be >= 0 (0: no kNN metrics)");
+  require(options_.knn_every >= 0, "--knn-every must be >= 0 (0: kNN metrics on the test split only)");
   std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
   auto names = task_.metric_names();
+  if (val_knn_possible()) names.insert(names.end(), {"knn_top1", "recall_at_1"});
   bool known = options_.monitor.find('_') != std::string::npos &&
                (options_.monitor.rfind("val_", 0) == 0 || options_.monitor.rfind("train_", 0) == 0) &&
                std::find(names.begin(), names.end(), metric) != names.end();
   std::string choices;
   for (const auto& n : names) choices += (choices.empty() ? "" : ", ") + std::string("val_") + n;
+  if (task_.name() == "image_embedding" && !val_knn_possible()) choices += " (val_knn_top1 with --knn-every 1)";
   require(known, "unknown --monitor '" + options_.monitor + "'", "choose one of " + choices + " (or train_*)");
   state_.best = initial_best();
+}
+
+bool Trainer::val_knn_possible() const {
+  return task_.name() == "image_embedding" && options_.knn_k > 0 && options_.knn_every == 1;
+}
+
+void Trainer::monitor_knn(DataLoader& reference) {
+  if (options_.knn_k > 0) {
+    knn_ = std::make_unique<KnnMonitor>(reference, options_.knn_k, static_cast<int64_t>(manifest_.class_names.size()));
+  }
 }
 
 double Trainer::initial_best() const {
@@ -145,6 +153,10 @@ void Trainer::fit(DataLoader& train, DataLoader* val) {
     throw UsageError("--monitor " + options_.monitor + " needs a validation split, and the dataset has none", "",
                      "use --monitor train_loss, or convert with --val-fraction > 0");
   }
+  const std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
+  if (metric == "knn_top1" || metric == "recall_at_1") {
+    require(knn_ != nullptr, "--monitor " + options_.monitor + " needs the train split as kNN neighbours", "this is a bug");
+  }
   int64_t steps = train.steps_per_epoch();
   if (options_.max_steps_per_epoch > 0) steps = std::min(steps, options_.max_steps_per_epoch);
   require(steps > 0, "the training split has fewer samples than one global batch (--batch-size x ranks)",
@@ -163,7 +175,9 @@ void Trainer::fit(DataLoader& train, DataLoader* val) {
       EpochMetrics val_metrics = evaluate(*val, "val");
       record("val", val_metrics);
       for (const auto& [k, v] : val_metrics.values) monitored["val_" + k] = v;
-      for (const auto& k : task_.headline_metrics()) {
+      auto shown = task_.headline_metrics();
+      shown.push_back("knn_top1");
+      for (const auto& k : shown) {
         if (val_metrics.values.count(k)) line += fmt::format(", val {} {:.4f}", k, val_metrics.values.at(k));
       }
     }
@@ -211,7 +225,7 @@ EpochMetrics Trainer::train_epoch(DataLoader& loader) {
   params_.zero_grad();
   for (int64_t step = state_.epoch_step; step < steps; ++step) {
     if (!loader.next(batch)) break;
-    move_to(batch, device_);
+    batch.move_to(device_);
     // Only the last micro-step of an accumulation communicates.
     const bool boundary = (step + 1) % options_.accumulate == 0 || step + 1 == steps;
     gradient_sync_.prepare(boundary);
@@ -313,11 +327,14 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
   int64_t steps = loader.steps_per_epoch();
   progress_.begin(phase, std::max<int64_t>(state_.epoch, 1), std::max<int64_t>(options_.epochs, 1), steps);
   tasks::MetricSums sums;
+  // Embeddings are judged by their neighbours in the train split: test always, val every knn_every epochs.
+  const bool knn = knn_ && (phase != "val" || (options_.knn_every > 0 && state_.epoch % options_.knn_every == 0));
+  std::vector<torch::Tensor> embeddings, labels;
   Batch batch;
   auto start = Clock::now();
   for (int64_t step = 0; step < steps && loader.next(batch); ++step) {
     if (batch.size > 0) {
-      move_to(batch, device_);
+      batch.move_to(device_);
       torch::Tensor output, loss;
       {
         tasks::AutocastScope autocast(precision_, device_.type());
@@ -325,14 +342,23 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
         loss = task_.loss(output, batch.fields);
       }
       task_.accumulate_metrics(output, batch.fields, loss, sums);
+      if (knn) {
+        embeddings.push_back(output);
+        labels.push_back(batch.at("label"));
+      }
     }
     auto avg = sums.averages();
     show_progress(phase, std::max<int64_t>(state_.epoch, 1), step + 1, steps, avg["loss"],
                   avg.count("top1") ? avg["top1"] : 0, sums.count / std::max(seconds_since(start), 1e-9), 0);
   }
   progress_.end();
+  EpochMetrics metrics = reduce(sums, seconds_since(start));
+  if (knn) {
+    tasks::AutocastScope autocast(precision_, device_.type());
+    knn_->score(task_, comm_, device_, embeddings, labels, metrics.values);
+  }
   model.train();
-  return reduce(sums, seconds_since(start));
+  return metrics;
 }
 
 void Trainer::record(const std::string& split, const EpochMetrics& metrics) {
@@ -347,6 +373,7 @@ void Trainer::record(const std::string& split, const EpochMetrics& metrics) {
   if (comm_.rank() != 0) return;
   std::vector<std::string> columns = {"epoch", "split", "step", "samples"};
   for (const auto& name : task_.metric_names()) columns.push_back(name);
+  if (knn_) columns.insert(columns.end(), {"knn_top1", "recall_at_1"});
   for (const char* extra : {"lr", "samples_per_sec", "seconds"}) columns.push_back(extra);
   run_dir_.write_metrics(state_.metric_rows, columns);
 }

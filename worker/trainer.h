@@ -17,6 +17,7 @@
 #include "tasks/task.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/gradient_sync.h"
+#include "worker/knn_monitor.h"
 #include "worker/loader/loader.h"
 #include "worker/progress.h"
 #include "worker/report/reporter.h"
@@ -36,6 +37,8 @@ struct TrainerOptions {
   bool check_sync = false;              // after every step, verify by checksum that all ranks hold identical parameters
   GradientSyncOptions gradient_sync;    // buckets and wire format of the gradient all-reduce
   std::string precision = "32";         // 32, bf16-mixed (autocast to bf16) or 16-mixed (fp16 + loss scaling)
+  int64_t knn_k = 20;                   // image_embedding: neighbours voting in the test (and val) kNN metrics; 0 = none
+  int64_t knn_every = 0;                // image_embedding: epochs between val kNN metrics (a pass over train each); 0 = test only
   ProgressOptions progress;             // terminal progress display
 };
 
@@ -81,6 +84,10 @@ class Trainer {
   // Loads only the model weights (e.g. best.h5 before testing).
   void load_weights(const std::string& checkpoint_path);
 
+  // Embedding tasks: adds knn_top1 and recall_at_1 to test metrics, and to val's every knn_every epochs,
+  // with `reference` (the train split, unshuffled, unaugmented) as the neighbours.
+  void monitor_knn(DataLoader& reference);
+
   // Files written into every checkpoint from now on (see core::Checkpoint::assets).
   void attach_assets(std::map<std::string, std::string> assets) { assets_ = std::move(assets); }
 
@@ -105,6 +112,7 @@ class Trainer {
                      double accuracy, double samples_per_sec, double lr);
   bool improved(double value, double loss) const;  // `loss`: the monitored split's loss, for ties
   double initial_best() const;  // the worst value of the monitored metric
+  bool val_knn_possible() const;  // an embedding task with val kNN metrics every epoch
   // Metric sums of this rank -> exact averages over all ranks.
   EpochMetrics reduce(const tasks::MetricSums& sums, double seconds);
   // Rank 0's parameters and buffers to every rank (start of training).
@@ -134,6 +142,7 @@ class Trainer {
   tasks::Precision precision_;
   tasks::LossScaler scaler_;
   TrainerState state_;
+  std::unique_ptr<KnnMonitor> knn_;
 };
 
 }  // namespace strike::worker

@@ -8,6 +8,7 @@
 #include "tasks/rank_peers.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/gradient_sync.h"
+#include "worker/knn_monitor.h"
 
 namespace strike::worker {
 namespace {
@@ -212,6 +213,20 @@ TEST_F(Comm, GatherWithGradGivesTheGlobalBatchGradient) {
   torch::Tensor mean = loss.detach().reshape({1}) / static_cast<double>(size);
   comm.all_reduce_sum(mean);
   EXPECT_NEAR(mean.item<double>(), global_loss.item<double>(), 1e-5);
+}
+
+TEST_F(Comm, GatherRowsTakesEveryRanksRowsWhateverTheirCount) {
+  // Rank r holds r + 2 rows of width 3, row j filled with 10 r + j; rank 1 of 2 also an empty part below.
+  torch::Tensor mine = (torch::arange(rank + 2, torch::kFloat32) + 10.0 * rank).unsqueeze(1).repeat({1, 3});
+  torch::Tensor all = gather_rows(comm, mine);
+  std::vector<float> want;
+  for (int r = 0; r < size; ++r) {
+    for (int j = 0; j < r + 2; ++j) want.push_back(10.0f * r + j);
+  }
+  ASSERT_EQ(all.size(0), static_cast<int64_t>(want.size()));
+  EXPECT_TRUE(torch::equal(all, torch::tensor(want).unsqueeze(1).repeat({1, 3})));
+  torch::Tensor some = rank == size - 1 && size > 1 ? torch::zeros({0, 3}) : torch::ones({2, 3});
+  EXPECT_EQ(gather_rows(comm, some).size(0), 2 * (size > 1 ? size - 1 : 1));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// Batch field lookup with an error that lists what the batch does hold.
+// Batch field lookup with an error that lists what the batch does hold, and the copy to a device.
 #include "worker/loader/batch.h"
 
 #include "core/error.h"
@@ -11,6 +11,11 @@ const torch::Tensor& Batch::at(const std::string& name) const {
   std::string present;
   for (const auto& [key, value] : fields) present += (present.empty() ? "" : ", ") + key;
   throw Error("batch has no field '" + name + "' (it has: " + present + ")", "", "check the task's input field names");
+}
+
+void Batch::move_to(torch::Device device) {
+  if (device.is_cpu()) return;
+  for (auto& [name, tensor] : fields) tensor = tensor.to(device);
 }
 
 }  // namespace strike::worker

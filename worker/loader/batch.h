@@ -20,6 +20,8 @@ struct Batch {
   int64_t size = 0;  // B; may be 0 for a rank with nothing left in a non-dropping (eval) epoch
 
   const torch::Tensor& at(const std::string& name) const;
+  // The loader fills CPU tensors; a GPU rank copies each batch over once.
+  void move_to(torch::Device device);
 };
 
 }  // namespace strike::worker

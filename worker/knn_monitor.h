@@ -1,0 +1,36 @@
+// kNN metrics while an embedding model trains: the train split's embeddings as the neighbours of val/test's.
+#pragma once
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tasks/task.h"
+#include "worker/comm/communicator.h"
+#include "worker/loader/loader.h"
+
+namespace strike::worker {
+
+// Rows of every rank's `local` [n_r, D] in rank order, on every rank; the ranks may hold different row counts.
+torch::Tensor gather_rows(Communicator& comm, const torch::Tensor& local);
+
+// Every rank embeds its part of the reference split and the parts are gathered on every rank; each rank
+// scores its own queries and the hits are summed over the ranks, so 1 or N ranks give the one-process
+// kNN of the whole split (tasks::knn_evaluate).
+class KnnMonitor {
+ public:
+  // `reference`: the train split, unshuffled and unaugmented, sharded like the other loaders.
+  KnnMonitor(DataLoader& reference, int64_t k, int64_t classes) : reference_(reference), k_(k), classes_(classes) {}
+
+  // Adds "knn_top1" and "recall_at_1" to `values` for this rank's query embeddings and labels. The model
+  // must be in eval mode (under no_grad); collective: every rank calls it.
+  void score(tasks::Task& task, Communicator& comm, torch::Device device, const std::vector<torch::Tensor>& embeddings,
+             const std::vector<torch::Tensor>& labels, std::map<std::string, double>& values);
+
+ private:
+  DataLoader& reference_;
+  int64_t k_, classes_;
+};
+
+}  // namespace strike::worker
