@@ -1,4 +1,6 @@
 // strike-data: the `strike data` commands in a process without LibTorch; `strike data …` runs it.
+#include <string>
+
 #include "core/error.h"
 #include "core/main_guard.h"
 #include "dataset_tools/data_commands.h"
@@ -9,6 +11,11 @@ int main(int argc, char** argv) {
   strike::data::add_data_commands(app);
   // The commands run in CLI11 callbacks during parsing, so parsing is guarded too.
   return strike::core::guarded_main("strike", [&]() -> int {
+    // Run directly (not through the `strike` front) with another command, say which program has it.
+    if (argc > 1 && argv[1][0] != '-' && std::string(argv[1]) != "data") {
+      throw strike::UsageError("strike-data runs only `data …` commands, not '" + std::string(argv[1]) + "'", "",
+                               "run `strike " + std::string(argv[1]) + " …`: the strike front picks the program");
+    }
     const int code = strike::core::parse_command_line(app, argc, argv);
     return code >= 0 ? code : strike::kExitOk;
   });

@@ -29,6 +29,11 @@ printf 'x,y,label\n1,a,p\n2,b,q\n3,a,p\n4,b,q\n5,a,p\n6,b,q\n7,a,p\n8,b,q\n9,a,p
 [ $? -eq 2 ] || fail "a data usage error does not exit 2"
 grep -q -- "--target" "$work/usage.err" || fail "the usage error does not name --target: $(cat "$work/usage.err")"
 
+# strike-data run by hand with another program's command: exit 2, naming the way that works.
+"$bin/strike-data" train --data "$work/d" 2>"$work/direct.err"
+[ $? -eq 2 ] || fail "strike-data train does not exit 2"
+grep -q "strike-data runs only .data" "$work/direct.err" || fail "unclear error: $(cat "$work/direct.err")"
+
 # The front alone: a clear error naming the missing executable, exit 1.
 mkdir "$work/lonely" && cp "$bin/strike" "$work/lonely/"
 "$work/lonely/strike" data inspect "$work/d" 2>"$work/lonely.err"

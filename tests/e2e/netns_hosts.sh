@@ -74,10 +74,13 @@ _netns_sweep_stale() {
 
 # Picks 10.A.B.0/24 from the id, moving on while any route other than the default one covers it.
 _netns_pick_subnet() {
-  local id="$1" i a b
+  local id="$1" i a b routes
   for i in $(seq 0 255); do
     a=$(( ((id >> 8) + i) % 200 + 50 )); b=$(( (id + 37 * i) % 256 ))
-    if ! ip -4 route show to match "10.$a.$b.1" 2>/dev/null | grep -qv '^default'; then
+    # ip's output taken whole first: piped into grep -q, ip could die of SIGPIPE and, under the caller's
+    # pipefail, make a used subnet look free.
+    routes=$(ip -4 route show to match "10.$a.$b.1" 2>/dev/null || true)
+    if [[ -z "$(grep -v '^default' <<<"$routes")" ]]; then
       echo "10.$a.$b"; return 0
     fi
   done
