@@ -108,18 +108,19 @@ void predict_texts(const PredictOptions& o, TrainedModel& model, Rows& rows) {
   auto asset = model.assets.find(name);
   const std::string serialized = asset != model.assets.end() ? asset->second : model_assets(model.data, model.manifest).at(name);
   const data::Tokenizer tokenizer = data::Tokenizer::from_model(serialized);
-  TextDocuments docs = read_text_documents(o.inputs, tokenizer, model.manifest, o.limit);
-  if (docs.empty) spdlog::warn("skipped {} empty file(s), e.g. {}", docs.empty, docs.empty_example);
-  if (docs.repaired) spdlog::info("{} file(s) were not valid UTF-8; stray bytes were read as Latin-1", docs.repaired);
   const int64_t pad = record.value("pad_id", int64_t{0});
-  for (size_t start = 0; start < docs.ids.size(); start += static_cast<size_t>(o.batch_size)) {
-    const size_t end = std::min(docs.ids.size(), start + static_cast<size_t>(o.batch_size));
-    rows.values.push_back(model.task->predict(model.task->forward(pad_token_batch(docs.tokens, start, end, pad)), o.kind));
-    if (docs.every_label_known()) {
-      rows.truth.push_back(torch::tensor(std::vector<int64_t>(docs.labels.begin() + start, docs.labels.begin() + end)));
-    }
-  }
-  rows.ids = std::move(docs.ids);
+  bool every_label_known = true;  // true_label is a column of the whole output
+  const TextDocuments counts =
+      read_text_documents(o.inputs, tokenizer, model.manifest, o.limit, o.batch_size, [&](const TextDocuments& batch) {
+        auto tokens = pad_token_batch(batch.tokens, 0, batch.tokens.size(), pad);
+        rows.values.push_back(model.task->predict(model.task->forward(tokens), o.kind));
+        every_label_known = every_label_known && batch.every_label_known();
+        if (every_label_known) rows.truth.push_back(torch::tensor(batch.labels));
+        rows.ids.insert(rows.ids.end(), batch.ids.begin(), batch.ids.end());
+      });
+  if (!every_label_known) rows.truth.clear();
+  if (counts.empty) spdlog::warn("skipped {} empty file(s), e.g. {}", counts.empty, counts.empty_example);
+  if (counts.repaired) spdlog::info("{} file(s) were not valid UTF-8; stray bytes were read as Latin-1", counts.repaired);
 }
 
 std::string csv_escape(const std::string& s) {

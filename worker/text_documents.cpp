@@ -1,4 +1,4 @@
-// Reading raw text files for prediction with the same decoding, tokenizer and truncation as conversion.
+// Reading raw text files for prediction, a batch at a time, with the same decoding, tokenizer and truncation as conversion.
 #include "worker/text_documents.h"
 
 #include <algorithm>
@@ -9,6 +9,7 @@
 #include "core/fs.h"
 #include "dataset_tools/csv_reader.h"
 #include "dataset_tools/csv_source.h"  // is_csv_input
+#include "dataset_tools/parallel.h"
 #include "dataset_tools/text_source.h"
 #include "worker/input_files.h"
 
@@ -38,10 +39,50 @@ int64_t column_of(const std::vector<std::string>& header, const std::string& nam
   return it == header.end() ? -1 : static_cast<int64_t>(it - header.begin());
 }
 
+// Collects documents and hands them on a batch at a time, tokenized on several threads.
+class Batcher {
+ public:
+  Batcher(const data::Tokenizer& tokenizer, int64_t max_tokens, int64_t limit, int64_t batch_size,
+          const std::function<void(const TextDocuments&)>& on_batch)
+      : tokenizer_(tokenizer), max_tokens_(max_tokens), limit_(limit), batch_size_(std::max<int64_t>(batch_size, 1)),
+        on_batch_(on_batch) {}
+
+  bool full() const { return limit_ > 0 && taken_ >= limit_; }
+  TextDocuments& docs() { return docs_; }
+
+  // `text` must be non-empty; it is decoded leniently here.
+  void add(std::string id, std::string text, int64_t label) {
+    if (data::repair_utf8(text)) ++docs_.repaired;
+    docs_.ids.push_back(std::move(id));
+    texts_.push_back(std::move(text));
+    docs_.labels.push_back(label);
+    ++taken_;
+    if (static_cast<int64_t>(texts_.size()) == batch_size_) flush();
+  }
+
+  void flush() {
+    if (texts_.empty()) return;
+    docs_.tokens.resize(texts_.size());
+    data::parallel_for(static_cast<int64_t>(texts_.size()), data::decode_threads(),
+                       [&](int64_t i) { docs_.tokens[i] = tokenizer_.encode(texts_[i], max_tokens_); });
+    on_batch_(docs_);
+    texts_.clear();
+    docs_.ids.clear();
+    docs_.tokens.clear();
+    docs_.labels.clear();
+  }
+
+ private:
+  const data::Tokenizer& tokenizer_;
+  int64_t max_tokens_, limit_, batch_size_, taken_ = 0;
+  const std::function<void(const TextDocuments&)>& on_batch_;
+  std::vector<std::string> texts_;
+  TextDocuments docs_;
+};
+
 // A CSV of texts for a model trained on `--source text_csv`: the same text column, and the target
 // column, when present, as true labels.
-void read_csv_documents(const std::string& path, const data::Tokenizer& tokenizer, const core::Manifest& manifest,
-                        int64_t max_tokens, int64_t limit, TextDocuments& docs) {
+void read_csv_documents(const std::string& path, const core::Manifest& manifest, Batcher& out) {
   const std::string text_name = manifest.extra.value("text_column", "text");
   const std::string target_name = manifest.extra.value("target", "label");
   data::CsvReader reader(path);
@@ -52,7 +93,7 @@ void read_csv_documents(const std::string& path, const data::Tokenizer& tokenize
     throw Error("the CSV has no column '" + text_name + "', the model's text column", path,
                 "name the text column as in the training CSV");
   }
-  while ((limit <= 0 || static_cast<int64_t>(docs.ids.size()) < limit) && reader.next(fields)) {
+  while (!out.full() && reader.next(fields)) {
     if (fields.size() != header.size()) {
       throw Error("the row has " + std::to_string(fields.size()) + " fields, the header " +
                       std::to_string(header.size()),
@@ -60,7 +101,7 @@ void read_csv_documents(const std::string& path, const data::Tokenizer& tokenize
     }
     std::string& body = fields[static_cast<size_t>(text)];
     if (body.empty()) {
-      if (!docs.empty++) docs.empty_example = reader.where();
+      if (!out.docs().empty++) out.docs().empty_example = reader.where();
       continue;
     }
     int64_t label = -1;
@@ -74,10 +115,7 @@ void read_csv_documents(const std::string& path, const data::Tokenizer& tokenize
       }
       label = static_cast<int64_t>(it - classes.begin());
     }
-    if (data::repair_utf8(body)) ++docs.repaired;
-    docs.ids.push_back(reader.where());
-    docs.tokens.push_back(tokenizer.encode(body, max_tokens));
-    docs.labels.push_back(label);
+    out.add(reader.where(), std::move(body), label);
   }
 }
 
@@ -88,29 +126,28 @@ bool TextDocuments::every_label_known() const {
 }
 
 TextDocuments read_text_documents(const std::vector<std::string>& inputs, const data::Tokenizer& tokenizer,
-                                  const core::Manifest& manifest, int64_t limit) {
+                                  const core::Manifest& manifest, int64_t limit, int64_t batch_size,
+                                  const std::function<void(const TextDocuments&)>& on_batch) {
   const int64_t max_tokens = manifest.extra.value("max_tokens", int64_t{0});
   const auto classes = folder_classes(manifest);
-  TextDocuments docs;
+  Batcher out(tokenizer, max_tokens, limit, batch_size, on_batch);
   const bool csv_model = manifest.source == "text_csv";
   for (const auto& file : expand_inputs(inputs, [](const fs::path&) { return true; }, "text files")) {
-    if (limit > 0 && static_cast<int64_t>(docs.ids.size()) >= limit) break;
+    if (out.full()) break;
     if (csv_model && data::is_csv_input("auto", file)) {
-      read_csv_documents(file, tokenizer, manifest, max_tokens, limit, docs);
+      read_csv_documents(file, manifest, out);
       continue;
     }
     std::string text = core::read_file(file);
     if (text.empty()) {
-      if (!docs.empty++) docs.empty_example = file;
+      if (!out.docs().empty++) out.docs().empty_example = file;
       continue;
     }
-    if (data::repair_utf8(text)) ++docs.repaired;
-    docs.ids.push_back(file);
-    docs.tokens.push_back(tokenizer.encode(text, max_tokens));
     auto it = classes.find(fs::path(file).parent_path().filename().string());
-    docs.labels.push_back(it == classes.end() ? -1 : it->second);
+    out.add(file, std::move(text), it == classes.end() ? -1 : it->second);
   }
-  return docs;
+  out.flush();
+  return out.docs();
 }
 
 tasks::TensorMap pad_token_batch(const std::vector<std::vector<int32_t>>& tokens, size_t begin, size_t end,
