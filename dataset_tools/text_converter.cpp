@@ -68,6 +68,40 @@ std::vector<char> choose_sample(const TextSource& source, const std::vector<int6
   return chosen;
 }
 
+// What the tokenizer was trained on, for the manifest and the log.
+struct TokenizerSample {
+  int64_t bytes = 0, documents = 0;      // the sample
+  int64_t words = 0, training_words = 0;  // its distinct words, and those the tokenizer trained on
+  int64_t min_count = 1;                  // the --tokenizer-min-count applied
+  double train_seconds = 0;
+};
+
+// Counts the words of a seeded sample of the train documents and trains the tokenizer on them.
+std::string train_on_sample(const TextSource& source, const std::vector<int64_t>& train, const ConvertOptions& o,
+                            TokenizerSample& sample) {
+  WordCounts counts;
+  const std::vector<char> chosen = choose_sample(source, train, o);
+  source.read([&](int64_t i) { return chosen[static_cast<size_t>(i)] != 0; }, kBatchBytes, [&](TextBatch& batch) {
+    counts.add(batch.text, decode_threads());
+    for (const auto& text : batch.text) sample.bytes += static_cast<int64_t>(text.size());
+    sample.documents += static_cast<int64_t>(batch.index.size());
+    return true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const TrainingWords words = choose_training_words(counts, o.tokenizer_min_count);
+  sample.words = counts.distinct();
+  sample.training_words = static_cast<int64_t>(words.table.size());
+  sample.min_count = words.min_count;
+  counts = WordCounts();  // the table holds what training needs
+  spdlog::info("training a {} tokenizer (vocabulary {}) on the {} words seen at least {} time(s) among {} distinct "
+               "words in {} bytes of {} train documents",
+               o.tokenizer, o.vocab_size, sample.training_words, sample.min_count, sample.words, sample.bytes,
+               sample.documents);
+  std::string model = train_tokenizer(words.table, {o.tokenizer, o.vocab_size, decode_threads()});
+  sample.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return model;
+}
+
 struct EncodeStats {
   int64_t tokens = 0, truncated = 0, repaired = 0;
   std::string repaired_example;
@@ -119,37 +153,13 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
   }
 
   // 1. The tokenizer, from the words of a bounded sample of train documents only.
-  WordCounts counts;
-  int64_t sample_bytes = 0, sample_documents = 0, training_words = 0, min_count = 0;
-  std::string model;
-  {
-    const std::vector<char> chosen = choose_sample(source, split.train, o);
-    source.read([&](int64_t i) { return chosen[static_cast<size_t>(i)] != 0; }, kBatchBytes, [&](TextBatch& batch) {
-      counts.add(batch.text, decode_threads());
-      for (const auto& text : batch.text) sample_bytes += static_cast<int64_t>(text.size());
-      sample_documents += static_cast<int64_t>(batch.index.size());
-      return true;
-    });
-  }
-  const auto train_start = std::chrono::steady_clock::now();
-  {
-    const TrainingWords words = choose_training_words(counts, o.tokenizer_min_count);
-    spdlog::info("training a {} tokenizer (vocabulary {}) on the {} words seen at least {} time(s) among {} distinct "
-                 "words in {} bytes of {} train documents",
-                 o.tokenizer, o.vocab_size, words.table.size(), words.min_count, counts.distinct(), sample_bytes,
-                 sample_documents);
-    model = train_tokenizer(words.table, {o.tokenizer, o.vocab_size, decode_threads()});
-    training_words = static_cast<int64_t>(words.table.size());
-    min_count = words.min_count;
-  }
-  const int64_t sample_words = counts.distinct();
-  counts = WordCounts();  // the encoding pass needs only the model
-  const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - train_start).count();
+  TokenizerSample sample;
+  const std::string model = train_on_sample(source, split.train, o, sample);
   const std::string model_path = (fs::path(o.output) / kTokenizerFile).string();
   written.push_back(model_path);
   core::write_file_atomically(model_path, model);
   const Tokenizer tokenizer = Tokenizer::from_model(model);
-  spdlog::info("tokenizer: {} pieces, trained in {:.2f} s", tokenizer.size(), train_seconds);
+  spdlog::info("tokenizer: {} pieces, trained in {:.2f} s", tokenizer.size(), sample.train_seconds);
 
   // 2. Every document encoded once, in source order, into a staging file the shards then gather from.
   StagingFile staging{(fs::path(o.output) / ".tokens.staging").string()};
@@ -178,11 +188,11 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
                {"pad_id", kPadId},
                {"unk_id", kUnkId},
                {"sample_limit_bytes", o.tokenizer_sample},
-               {"sample_bytes", sample_bytes},
-               {"sample_documents", sample_documents},
-               {"sample_words", sample_words},
-               {"min_count", min_count},
-               {"training_words", training_words}}},
+               {"sample_bytes", sample.bytes},
+               {"sample_documents", sample.documents},
+               {"sample_words", sample.words},
+               {"min_count", sample.min_count},
+               {"training_words", sample.training_words}}},
              {"documents",
               {{"usable", n},
                {"empty", skipped.empty},
