@@ -38,8 +38,12 @@ void KnnMonitor::score(tasks::Task& task, Communicator& comm, torch::Device devi
     batch.move_to(device);
     mine.push_back(with_labels(task.forward(batch.fields), batch.at("label")));
   }
-  const int64_t width = embeddings.empty() ? 0 : embeddings.front().size(1);
-  torch::Tensor local = mine.empty() ? torch::zeros({0, width + 1}) : torch::cat(mine);
+  // A rank with no reference rows still needs the width of everyone else's (all_gather wants one shape).
+  auto widths = torch::zeros({comm.size()}, torch::kFloat64);
+  widths[comm.rank()] = mine.empty() ? 0.0 : static_cast<double>(mine.front().size(1));
+  comm.all_reduce_sum(widths);
+  const int64_t width = static_cast<int64_t>(widths.max().item<double>());
+  torch::Tensor local = mine.empty() ? torch::zeros({0, width}) : torch::cat(mine);
   torch::Tensor reference = gather_rows(comm, local).to(device);
   const int64_t d = reference.size(1) - 1;
 
