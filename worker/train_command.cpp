@@ -256,7 +256,9 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   // Embeddings are judged by their nearest train embeddings (test, and val with --knn-every).
   std::unique_ptr<DataLoader> knn_reference;
   if (o.model.task == "image_embedding" && o.trainer.knn_k > 0 && (test || (val && o.trainer.knn_every > 0))) {
-    knn_reference = std::make_unique<DataLoader>(o.data, "train", comm.rank(), comm.size(), loader_options(o, false));
+    LoaderOptions reference = loader_options(o, false);
+    reference.verify_checksums = false;  // the train loader has checked these shards
+    knn_reference = std::make_unique<DataLoader>(o.data, "train", comm.rank(), comm.size(), reference);
     trainer.monitor_knn(*knn_reference);
   }
   // Checkpoints carry the tokenizer, so `strike predict` on raw text needs no dataset directory.
