@@ -23,10 +23,10 @@ torch::Tensor gather_rows(Communicator& comm, const torch::Tensor& local) {
   return torch::cat(parts);
 }
 
-void KnnMonitor::score(tasks::Task& task, Communicator& comm, torch::Device device,
+void KnnMonitor::score(const std::function<torch::Tensor(Batch&)>& embed, Communicator& comm, torch::Device device,
                        const std::vector<torch::Tensor>& embeddings, const std::vector<torch::Tensor>& labels,
                        std::map<std::string, double>& values) {
-  // Labels travel as a float column beside the embedding (exact below 2^24 classes): one gather, not two.
+  // Scored in float32 outside any autocast, like `strike eval`. Labels travel as a float column beside the embedding (exact below 2^24 classes): one gather, not two.
   auto with_labels = [](const torch::Tensor& e, const torch::Tensor& l) {
     return torch::cat({e.to(torch::kCPU, torch::kFloat32), l.to(torch::kCPU, torch::kFloat32).unsqueeze(1)}, 1);
   };
@@ -35,8 +35,7 @@ void KnnMonitor::score(tasks::Task& task, Communicator& comm, torch::Device devi
   Batch batch;
   while (reference_.next(batch)) {
     if (batch.size == 0) continue;
-    batch.move_to(device);
-    mine.push_back(with_labels(task.forward(batch.fields), batch.at("label")));
+    mine.push_back(with_labels(embed(batch), batch.at("label")));
   }
   // A rank with no reference rows still needs the width of everyone else's (all_gather wants one shape).
   auto widths = torch::zeros({comm.size()}, torch::kFloat64);

@@ -2,11 +2,11 @@
 #pragma once
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "tasks/task.h"
 #include "worker/comm/communicator.h"
 #include "worker/loader/loader.h"
 
@@ -23,10 +23,12 @@ class KnnMonitor {
   // `reference`: the train split, unshuffled and unaugmented, sharded like the other loaders.
   KnnMonitor(DataLoader& reference, int64_t k, int64_t classes) : reference_(reference), k_(k), classes_(classes) {}
 
-  // Adds "knn_top1" and "recall_at_1" to `values` for this rank's query embeddings and labels. The model
-  // must be in eval mode (under no_grad); collective: every rank calls it.
-  void score(tasks::Task& task, Communicator& comm, torch::Device device, const std::vector<torch::Tensor>& embeddings,
-             const std::vector<torch::Tensor>& labels, std::map<std::string, double>& values);
+  // Adds "knn_top1" and "recall_at_1" to `values` for this rank's query embeddings and labels; `embed`
+  // gives a reference batch's embeddings (the model in eval mode, under no_grad, as for the queries).
+  // Collective: every rank calls it.
+  void score(const std::function<torch::Tensor(Batch&)>& embed, Communicator& comm, torch::Device device,
+             const std::vector<torch::Tensor>& embeddings, const std::vector<torch::Tensor>& labels,
+             std::map<std::string, double>& values);
 
  private:
   DataLoader& reference_;

@@ -354,8 +354,12 @@ EpochMetrics Trainer::evaluate(DataLoader& loader, const std::string& phase) {
   progress_.end();
   EpochMetrics metrics = reduce(sums, seconds_since(start));
   if (knn) {
-    tasks::AutocastScope autocast(precision_, device_.type());
-    knn_->score(task_, comm_, device_, embeddings, labels, metrics.values);
+    auto embed = [&](Batch& b) {
+      b.move_to(device_);
+      tasks::AutocastScope autocast(precision_, device_.type());
+      return task_.forward(b.fields);
+    };
+    knn_->score(embed, comm_, device_, embeddings, labels, metrics.values);
   }
   model.train();
   return metrics;
