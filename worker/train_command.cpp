@@ -217,14 +217,23 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   if (comm.rank() == 0) run_dir.write_config(config);
   spdlog::info("run directory {}", fs::absolute(o.output).string());
 
-  DataLoader train(o.data, "train", comm.rank(), comm.size(), loader_options(o, true));
+  // Checksumming a large dataset can take longer than --stall-timeout: each shard counts as progress.
+  auto verifying = [&](const std::string& split, LoaderOptions l) {
+    if (reporter) {
+      l.on_shard_verified = [reporter, split, epochs = o.trainer.epochs](int64_t done, int64_t shards) {
+        reporter->set_position("verify " + split, 0, epochs, 0, done, shards);
+      };
+    }
+    return l;
+  };
+  DataLoader train(o.data, "train", comm.rank(), comm.size(), verifying("train", loader_options(o, true)));
   const core::Manifest& manifest = train.manifest();
   std::unique_ptr<DataLoader> val, test;
   if (manifest.has_split("val")) {
-    val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), loader_options(o, false));
+    val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), verifying("val", loader_options(o, false)));
   }
   if (o.test && manifest.has_split("test")) {
-    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), loader_options(o, false));
+    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), verifying("test", loader_options(o, false)));
   }
   if (!val && o.trainer.monitor.rfind("val_", 0) == 0) o.trainer.monitor = "train_loss";
 
