@@ -17,6 +17,7 @@
 #include "tasks/task_factory.h"
 #include "worker/model_state.h"
 #include "worker/trained_model.h"
+#include "worker/verify_shards.h"
 
 namespace strike::worker {
 
@@ -174,7 +175,7 @@ LoaderOptions loader_options(const TrainCommandOptions& o, bool training) {
   l.seed = o.seed;
   l.augment = training && o.augment;
   l.bucket_batches = o.bucket_batches;  // the loader buckets only when shuffling, i.e. training
-  l.verify_checksums = o.verify_data;
+  l.verify_checksums = false;  // verify_shards has checked them (--verify-data), shared out over the ranks
   return l;
 }
 
@@ -217,23 +218,26 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   if (comm.rank() == 0) run_dir.write_config(config);
   spdlog::info("run directory {}", fs::absolute(o.output).string());
 
-  // Checksumming a large dataset can take longer than --stall-timeout: each shard counts as progress.
-  auto verifying = [&](const std::string& split, LoaderOptions l) {
-    if (reporter) {
-      l.on_shard_verified = [reporter, split, epochs = o.trainer.epochs](int64_t done, int64_t shards) {
-        reporter->set_position("verify " + split, 0, epochs, 0, done, shards);
-      };
+  // Each rank checksums its share of the shards the run reads, and the loaders trust them. Each shard
+  // counts as work for the launcher: verifying a large dataset can take longer than --stall-timeout.
+  if (o.verify_data) {
+    const core::Manifest m = core::Manifest::load(o.data);
+    std::vector<std::string> splits;
+    for (const char* name : {"train", "val", "test"}) {
+      if (m.has_split(name) && (o.test || std::string(name) != "test")) splits.push_back(name);
     }
-    return l;
-  };
-  DataLoader train(o.data, "train", comm.rank(), comm.size(), verifying("train", loader_options(o, true)));
+    verify_shards(o.data, m, splits, comm, [&](int64_t done, int64_t mine) {
+      if (reporter) reporter->set_position("verify", 0, o.trainer.epochs, 0, done, mine);
+    });
+  }
+  DataLoader train(o.data, "train", comm.rank(), comm.size(), loader_options(o, true));
   const core::Manifest& manifest = train.manifest();
   std::unique_ptr<DataLoader> val, test;
   if (manifest.has_split("val")) {
-    val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), verifying("val", loader_options(o, false)));
+    val = std::make_unique<DataLoader>(o.data, "val", comm.rank(), comm.size(), loader_options(o, false));
   }
   if (o.test && manifest.has_split("test")) {
-    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), verifying("test", loader_options(o, false)));
+    test = std::make_unique<DataLoader>(o.data, "test", comm.rank(), comm.size(), loader_options(o, false));
   }
   if (!val && o.trainer.monitor.rfind("val_", 0) == 0) o.trainer.monitor = "train_loss";
 
@@ -265,9 +269,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   // Embeddings are judged by their nearest train embeddings (test, and val with --knn-every).
   std::unique_ptr<DataLoader> knn_reference;
   if (o.model.task == "image_embedding" && o.trainer.knn_k > 0 && (test || (val && o.trainer.knn_every > 0))) {
-    LoaderOptions reference = loader_options(o, false);
-    reference.verify_checksums = false;  // the train loader has checked these shards
-    knn_reference = std::make_unique<DataLoader>(o.data, "train", comm.rank(), comm.size(), reference);
+    knn_reference = std::make_unique<DataLoader>(o.data, "train", comm.rank(), comm.size(), loader_options(o, false));
     trainer.monitor_knn(*knn_reference);
   }
   // Checkpoints carry the tokenizer, so `strike predict` on raw text needs no dataset directory.

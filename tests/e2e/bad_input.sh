@@ -56,6 +56,13 @@ shard="$(ls "$work/flipped"/train-*.h5 | head -1)"
 python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[-100]^=0xFF; open(p,'wb').write(b)" "$shard"
 expect 1 "$(basename "$shard")" -- "$bin/strike" data verify "$work/flipped"
 expect 1 "$(basename "$shard")" -- "$bin/strike" train --data "$work/flipped" --output "$work/r4" --epochs 1
+# On 2 ranks each checks half the shards: rank 1 finds the second train shard damaged, names it, and rank 0
+# stops too, naming rank 1.
+cp -r "$work/data" "$work/flipped2"
+shard="$(ls "$work/flipped2"/train-*.h5 | sed -n 2p)"
+python3 -c "import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[-100]^=0xFF; open(p,'wb').write(b)" "$shard"
+expect 1 "$(basename "$shard")" -- "$bin/strike" train --data "$work/flipped2" --output "$work/r4b" --epochs 1 --ranks 2
+expect 1 "rank 1 found a damaged shard" -- "$bin/strike" train --data "$work/flipped2" --output "$work/r4c" --epochs 1 --ranks 2
 cp -r "$work/data" "$work/truncated"
 shard="$(ls "$work/truncated"/train-*.h5 | head -1)"
 truncate -s 1000 "$shard"

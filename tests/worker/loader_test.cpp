@@ -181,22 +181,6 @@ TEST_F(LoaderTest, AugmentationIsDeterministicAndKeepsShape) {
   EXPECT_LT(flipped, 86);
 }
 
-TEST_F(LoaderTest, EachVerifiedShardIsReported) {
-  testdata::write_dataset(dir_, {});
-  std::vector<std::pair<int64_t, int64_t>> calls;
-  LoaderOptions o = small();
-  o.on_shard_verified = [&](int64_t done, int64_t shards) { calls.emplace_back(done, shards); };
-  DataLoader loader(dir_, "train", 0, 1, o);
-  ASSERT_GE(calls.size(), 2u);
-  for (size_t i = 0; i < calls.size(); ++i) {
-    EXPECT_EQ(calls[i], std::make_pair(static_cast<int64_t>(i + 1), static_cast<int64_t>(calls.size())));
-  }
-  calls.clear();
-  o.verify_checksums = false;
-  DataLoader unchecked(dir_, "train", 0, 1, o);
-  EXPECT_TRUE(calls.empty());
-}
-
 TEST_F(LoaderTest, CorruptedShardIsNamed) {
   testdata::write_dataset(dir_, {});
   const std::string shard = dir_ + "/train-1.h5";

@@ -154,9 +154,7 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
 
   std::vector<int64_t> shard_rows;
   int64_t split_rows = 0, ragged_bytes = 0;
-  int64_t opened = 0;
   for (const auto& shard : info.shards) {
-    ++opened;
     const std::string path = (std::filesystem::path(dir_) / shard.file).string();
     if (options_.verify_checksums && !shard.checksum.empty()) {
       const std::string actual = core::file_checksum(path);
@@ -164,7 +162,6 @@ DataLoader::DataLoader(const std::string& dataset_dir, const std::string& split,
         throw Error("shard checksum " + actual + " does not match the manifest's " + shard.checksum, path,
                     "the file is damaged or was changed; run `strike data verify " + dir_ + "` and re-convert");
       }
-      if (options_.on_shard_verified) options_.on_shard_verified(opened, static_cast<int64_t>(info.shards.size()));
     }
     const core::ShardReader reader(path, manifest_.fields);  // validates fields, types and shapes now
     if (reader.rows() != shard.samples) {

@@ -34,9 +34,6 @@ struct LoaderOptions {
   bool hflip = true;                        // with augment: flip horizontally with p = 0.5
   bool normalize = true;                    // image as float32 (x/255 - mean) / std; false: raw uint8
   bool verify_checksums = true;             // compare each shard's CRC-32 with the manifest on open
-  // Called after each shard's checksum with (shards checked, shards): a large split takes minutes to
-  // verify, and the launcher counts this as progress, not as a stall.
-  std::function<void(int64_t, int64_t)> on_shard_verified;
 };
 
 // Memory: the current window (at most shuffle_window_bytes), the prefetch queue and one open
