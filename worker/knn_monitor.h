@@ -12,6 +12,9 @@
 
 namespace strike::worker {
 
+// The metrics KnnMonitor adds, beside a task's own.
+inline const std::vector<std::string> kKnnMetrics = {"knn_top1", "recall_at_1"};
+
 // Rows of every rank's `local` [n_r, D] in rank order, on every rank; the ranks may hold different row counts.
 torch::Tensor gather_rows(Communicator& comm, const torch::Tensor& local);
 

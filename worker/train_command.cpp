@@ -288,7 +288,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   for (auto it = trainer.state().metric_rows.rbegin(); it != trainer.state().metric_rows.rend(); ++it) {
     if ((*it)["split"] != "val") continue;
     auto names = task->metric_names();
-    names.insert(names.end(), {"knn_top1", "recall_at_1"});
+    names.insert(names.end(), kKnnMetrics.begin(), kKnnMetrics.end());
     for (const auto& name : names) {
       if (it->contains(name)) metrics["val_" + name] = (*it)[name];
     }
@@ -302,7 +302,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
     metrics.update(metrics_json("test_", test_metrics));
     std::string line = "test:";
     auto shown = task->headline_metrics();
-    shown.insert(shown.end(), {"knn_top1", "recall_at_1"});
+    shown.insert(shown.end(), kKnnMetrics.begin(), kKnnMetrics.end());
     for (const auto& k : shown) {
       if (test_metrics.values.count(k)) line += fmt::format(" {} {:.4f}", k, test_metrics.values.at(k));
     }

@@ -109,7 +109,7 @@ Trainer::Trainer(TrainerOptions options, tasks::Task& task, tasks::FlatParameter
   require(options_.knn_every >= 0, "--knn-every must be >= 0 (0: kNN metrics on the test split only)");
   std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
   auto names = task_.metric_names();
-  if (val_knn_possible()) names.insert(names.end(), {"knn_top1", "recall_at_1"});
+  if (val_knn_possible()) names.insert(names.end(), kKnnMetrics.begin(), kKnnMetrics.end());
   bool known = options_.monitor.find('_') != std::string::npos &&
                (options_.monitor.rfind("val_", 0) == 0 || options_.monitor.rfind("train_", 0) == 0) &&
                std::find(names.begin(), names.end(), metric) != names.end();
@@ -154,7 +154,7 @@ void Trainer::fit(DataLoader& train, DataLoader* val) {
                      "use --monitor train_loss, or convert with --val-fraction > 0");
   }
   const std::string metric = options_.monitor.substr(options_.monitor.find('_') + 1);
-  if (metric == "knn_top1" || metric == "recall_at_1") {
+  if (std::find(kKnnMetrics.begin(), kKnnMetrics.end(), metric) != kKnnMetrics.end()) {
     require(knn_ != nullptr, "--monitor " + options_.monitor + " needs the train split as kNN neighbours", "this is a bug");
   }
   int64_t steps = train.steps_per_epoch();
@@ -377,7 +377,7 @@ void Trainer::record(const std::string& split, const EpochMetrics& metrics) {
   if (comm_.rank() != 0) return;
   std::vector<std::string> columns = {"epoch", "split", "step", "samples"};
   for (const auto& name : task_.metric_names()) columns.push_back(name);
-  if (knn_) columns.insert(columns.end(), {"knn_top1", "recall_at_1"});
+  if (knn_) columns.insert(columns.end(), kKnnMetrics.begin(), kKnnMetrics.end());
   for (const char* extra : {"lr", "samples_per_sec", "seconds"}) columns.push_back(extra);
   run_dir_.write_metrics(state_.metric_rows, columns);
 }
