@@ -16,4 +16,10 @@ void keep_freed_memory_for_reuse() {
 #endif
 }
 
+void return_freed_batches_to_the_kernel() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 1024 * 1024);  // a fixed threshold is never raised
+#endif
+}
+
 }  // namespace strike::core

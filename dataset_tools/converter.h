@@ -29,7 +29,7 @@ struct ConvertOptions {
   std::string tokenizer = "unigram";   // text: sentencepiece model type, "unigram" or "bpe"
   int64_t vocab_size = 8000;           // text: tokenizer vocabulary size (fewer when the train text is small)
   int64_t max_tokens = 512;            // text: token ids kept per document; longer documents are truncated
-  int64_t tokenizer_sample = 10000000;  // text: at most this many bytes of train documents train the tokenizer
+  int64_t tokenizer_sample = 10000000;  // text: about this many bytes of train documents train the tokenizer
   int64_t tokenizer_min_count = 2;      // text: rarer words of that sample are left out of tokenizer training (1 = none; none either when they hold half its text)
 };
 

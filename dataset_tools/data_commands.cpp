@@ -59,7 +59,7 @@ void add_convert(CLI::App& data) {
   sub->add_option("--max-tokens", options->max_tokens, "Text: token ids kept per document; longer ones are truncated")
       ->check(CLI::PositiveNumber);
   sub->add_option("--tokenizer-sample", options->tokenizer_sample,
-                  "Text: bytes of train documents (a seeded random sample) the tokenizer is trained on, at most")
+                  "Text: bytes of train documents the tokenizer is trained on (a seeded random sample of about this size)")
       ->check(CLI::PositiveNumber);
   sub->add_option("--tokenizer-min-count", options->tokenizer_min_count,
                   "Text: words seen fewer times in the tokenizer sample are left out of its training (1 keeps "

@@ -3,9 +3,11 @@
 
 #include "core/error.h"
 #include "core/main_guard.h"
+#include "core/malloc_tuning.h"
 #include "dataset_tools/data_commands.h"
 
 int main(int argc, char** argv) {
+  strike::core::return_freed_batches_to_the_kernel();
   CLI::App app{"strike: strong deep-learning baselines, trained, evaluated and checkpointed in one command"};
   app.require_subcommand(1);
   strike::data::add_data_commands(app);

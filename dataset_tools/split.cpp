@@ -121,6 +121,16 @@ uint64_t SplitOrder::permute(uint64_t x) const {
   return (left << half_bits_) | right;
 }
 
+uint64_t SplitOrder::unpermute(uint64_t x) const {
+  uint64_t left = x >> half_bits_, right = x & mask_;
+  for (int r = 3; r >= 0; --r) {
+    const uint64_t previous = right ^ (core::mix64(left ^ keys_[r]) & mask_);
+    right = left;
+    left = previous;
+  }
+  return (left << half_bits_) | right;
+}
+
 int64_t SplitOrder::position(int64_t i) const {
   // Each step is a bijection of [0, 4^half_bits_), so following the cycle from i lands back in [0, n)
   // at a point no other index in range reaches first: a permutation of [0, n). The domain is under 4n,
@@ -128,6 +138,15 @@ int64_t SplitOrder::position(int64_t i) const {
   uint64_t x = static_cast<uint64_t>(i);
   do {
     x = permute(x);
+  } while (x >= n_);
+  return static_cast<int64_t>(x);
+}
+
+int64_t SplitOrder::index_at(int64_t position) const {
+  // The same cycle walked backwards: the first point in range before `position` is its index.
+  uint64_t x = static_cast<uint64_t>(position);
+  do {
+    x = unpermute(x);
   } while (x >= n_);
   return static_cast<int64_t>(x);
 }

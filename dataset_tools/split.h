@@ -51,9 +51,11 @@ class SplitOrder {
  public:
   SplitOrder(int64_t n, uint64_t seed, size_t split_index);
   int64_t position(int64_t i) const;
+  int64_t index_at(int64_t position) const;  // the i whose position(i) it is
 
  private:
   uint64_t permute(uint64_t x) const;  // one pass of the network over [0, 4^half_bits_)
+  uint64_t unpermute(uint64_t x) const;
   uint64_t n_;
   int half_bits_ = 1;
   uint64_t mask_ = 1;

@@ -1,12 +1,16 @@
-// The text conversion pipeline: stratified split, tokenizer sample's word counts and training, encoding to a staging file, shards.
+// The text conversion pipeline: tokenizer sample's word counts and training, encoding into per-split staging files, shards.
 #include "dataset_tools/text_converter.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <utility>
 
 #include "core/checksum.h"
 #include "core/error.h"
@@ -29,12 +33,6 @@ constexpr uint64_t kSampleStream = 0x73616d706c65;  // "sample": which train doc
 constexpr int64_t kBatchBytes = int64_t{16} << 20;  // raw text read and encoded at once
 constexpr int64_t kShardChunkTokens = int64_t{1} << 20;  // token ids gathered per shard append (4 MiB)
 
-// Removes the staging file however the conversion ends.
-struct StagingFile {
-  std::string path;
-  ~StagingFile() { std::remove(path.c_str()); }
-};
-
 // The words the tokenizer trains on: those seen at least --tokenizer-min-count times. A word seen once
 // in a sample of megabytes (a base64 line, a message id, a URL) cannot earn a piece of its own, yet such
 // words make up most of the distinct words and most of the trainer's time. When the rare words hold half
@@ -52,21 +50,34 @@ TrainingWords choose_training_words(const WordCounts& counts, int64_t min_count)
   return {counts.at_least(min_count), min_count};
 }
 
-// A seeded random subset of the train documents up to `cap` raw bytes (at least one document), so
-// the sample mixes every class whatever order the source lists them in.
-std::vector<char> choose_sample(const TextSource& source, const std::vector<int64_t>& train, const ConvertOptions& o) {
-  std::vector<int64_t> order = train;
-  core::Rng rng(core::derive_seed({o.seed, kSampleStream}));
-  core::shuffle(order, rng);
-  std::vector<char> chosen(source.labels().size(), 0);
-  int64_t bytes = 0;
-  for (int64_t i : order) {
-    if (bytes >= o.tokenizer_sample) break;
-    chosen[static_cast<size_t>(i)] = 1;
-    bytes += source.sizes()[static_cast<size_t>(i)];
+// Picks the tokenizer sample as the documents stream past: each train document joins with the same
+// seeded chance, sized so the sample comes to about --tokenizer-sample bytes, until it holds that many.
+// Nothing per document is kept, and the sample mixes every class whatever order the source lists them in.
+class SampleChooser {
+ public:
+  SampleChooser(const TextSource& source, const ConvertOptions& o)
+      : parts_(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed),
+        key_(core::derive_seed({o.seed, kSampleStream})),
+        limit_(o.tokenizer_sample) {
+    const double train_bytes = static_cast<double>(source.bytes()) * static_cast<double>(parts_.total(Part::kTrain)) /
+                               static_cast<double>(source.documents());
+    chance_ = std::min(1.0, static_cast<double>(limit_) / std::max(train_bytes, 1.0));
   }
-  return chosen;
-}
+  bool operator()(const DocumentRef& doc) {
+    if (parts_.next(doc.label) != Part::kTrain || full()) return false;
+    const uint64_t bits = core::mix64(key_ ^ core::mix64(static_cast<uint64_t>(doc.index)));
+    if (static_cast<double>(bits >> 11) * 0x1.0p-53 >= chance_) return false;  // a uniform draw in [0, 1)
+    bytes_ += doc.bytes;
+    return true;
+  }
+  bool full() const { return bytes_ >= limit_; }
+
+ private:
+  SplitSelector parts_;
+  uint64_t key_;
+  int64_t limit_, bytes_ = 0;
+  double chance_ = 1;
+};
 
 // What the tokenizer was trained on, for the manifest and the log.
 struct TokenizerSample {
@@ -77,16 +88,24 @@ struct TokenizerSample {
 };
 
 // Counts the words of a seeded sample of the train documents and trains the tokenizer on them.
-std::string train_on_sample(const TextSource& source, const std::vector<int64_t>& train, const ConvertOptions& o,
-                            TokenizerSample& sample) {
+std::string train_on_sample(const TextSource& source, const ConvertOptions& o, TokenizerSample& sample) {
   WordCounts counts;
-  const std::vector<char> chosen = choose_sample(source, train, o);
-  source.read([&](int64_t i) { return chosen[static_cast<size_t>(i)] != 0; }, kBatchBytes, [&](TextBatch& batch) {
+  SampleChooser choose(source, o);
+  const auto count = [&](TextBatch& batch) {
     counts.add(batch.text, decode_threads());
     for (const auto& text : batch.text) sample.bytes += static_cast<int64_t>(text.size());
     sample.documents += static_cast<int64_t>(batch.index.size());
-    return true;
-  });
+    return !choose.full();
+  };
+  source.read(std::ref(choose), kBatchBytes, count);
+  if (sample.documents == 0) {  // a limit far below one document's size: the first train document alone
+    SplitSelector parts(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
+    bool taken = false;
+    const auto first_train = [&](const DocumentRef& doc) {
+      return parts.next(doc.label) == Part::kTrain && !std::exchange(taken, true);
+    };
+    source.read(first_train, kBatchBytes, count);
+  }
   const auto start = std::chrono::steady_clock::now();
   const TrainingWords words = choose_training_words(counts, o.tokenizer_min_count);
   sample.words = counts.distinct();
@@ -102,22 +121,80 @@ std::string train_on_sample(const TextSource& source, const std::vector<int64_t>
   return model;
 }
 
+// One split's documents, encoded in source order: their ids back to back in one file, and per document
+// where its ids start, how many there are and its label in another. The shards then gather the
+// documents in their shuffled order from these files, so no table per document is held in memory.
+// Both files are removed however the conversion ends.
+class StagedSplit {
+ public:
+  StagedSplit(const std::string& dir, const std::string& name)
+      : ids_path_((fs::path(dir) / (".tokens." + name + ".staging")).string()),
+        index_path_((fs::path(dir) / (".index." + name + ".staging")).string()),
+        ids_(ids_path_, std::ios::binary | std::ios::trunc),
+        index_(index_path_, std::ios::binary | std::ios::trunc) {
+    if (!ids_ || !index_) throw Error("cannot write the staging file", ids_path_, "check that the output directory is writable");
+  }
+  ~StagedSplit() {
+    ids_.close();
+    index_.close();
+    std::remove(ids_path_.c_str());
+    std::remove(index_path_.c_str());
+  }
+  StagedSplit(const StagedSplit&) = delete;
+  StagedSplit& operator=(const StagedSplit&) = delete;
+
+  void append(const std::vector<int32_t>& ids, int64_t label) {
+    const Record record{tokens_, static_cast<int64_t>(ids.size()), label};
+    ids_.write(reinterpret_cast<const char*>(ids.data()), static_cast<std::streamsize>(ids.size() * sizeof(int32_t)));
+    index_.write(reinterpret_cast<const char*>(&record), sizeof record);
+    tokens_ += record.length;
+    ++documents_;
+  }
+  // Ends the writing and opens the files for gather().
+  void finish() {
+    ids_.close();
+    index_.close();
+    if (!ids_ || !index_) throw Error("cannot write the staging file", ids_path_, "check the free space of the output directory");
+    ids_in_.open(ids_path_, std::ios::binary);
+    index_in_.open(index_path_, std::ios::binary);
+  }
+  int64_t documents() const { return documents_; }
+  // Appends document i's ids (i-th appended) to `values` and returns its label.
+  int64_t gather(int64_t i, std::vector<int32_t>& values) {
+    Record record;
+    index_in_.seekg(i * static_cast<int64_t>(sizeof record));
+    index_in_.read(reinterpret_cast<char*>(&record), sizeof record);
+    const size_t at = values.size();
+    values.resize(at + static_cast<size_t>(record.length));
+    ids_in_.seekg(record.first * static_cast<int64_t>(sizeof(int32_t)));
+    ids_in_.read(reinterpret_cast<char*>(values.data() + at), record.length * static_cast<int64_t>(sizeof(int32_t)));
+    if (!index_in_ || !ids_in_) throw Error("cannot read back the staging file", ids_path_, "check the output directory's disk");
+    return record.label;
+  }
+
+ private:
+  struct Record {
+    int64_t first, length, label;
+  };
+  std::string ids_path_, index_path_;
+  std::ofstream ids_, index_;
+  std::ifstream ids_in_, index_in_;
+  int64_t tokens_ = 0, documents_ = 0;
+};
+
 struct EncodeStats {
   int64_t tokens = 0, truncated = 0, repaired = 0;
   std::string repaired_example;
 };
 
-// Encodes every document in source order into `staging` (int32 ids, back to back); `start[i]` is
-// document i's first id there, start[n] the total.
+// Encodes every document, in source order, into its split's staging files; the split of each is
+// picked as the documents stream past, from the class sizes alone.
 EncodeStats encode_all(const TextSource& source, const Tokenizer& tokenizer, const ConvertOptions& o,
-                       const std::string& staging, std::vector<int64_t>& start) {
+                       std::vector<std::unique_ptr<StagedSplit>>& staged) {
   EncodeStats stats;
-  const size_t n = source.labels().size();
-  start.assign(n + 1, 0);
-  std::ofstream out(staging, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error("cannot write the staging file", staging, "check that the output directory is writable");
+  SplitSelector parts(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
   std::vector<std::vector<int32_t>> ids;
-  source.read([](int64_t) { return true; }, kBatchBytes, [&](TextBatch& batch) {
+  source.read([](const DocumentRef&) { return true; }, kBatchBytes, [&](TextBatch& batch) {
     const int64_t count = static_cast<int64_t>(batch.index.size());
     ids.resize(static_cast<size_t>(count));
     // One more than kept, to tell a truncated document from one of exactly max_tokens.
@@ -128,43 +205,42 @@ EncodeStats encode_all(const TextSource& source, const Tokenizer& tokenizer, con
         doc.resize(static_cast<size_t>(o.max_tokens));
         ++stats.truncated;
       }
-      if (batch.repaired[k] && !stats.repaired++) stats.repaired_example = source.describe(batch.index[k]);
-      const size_t i = static_cast<size_t>(batch.index[k]);
-      start[i + 1] = start[i] + static_cast<int64_t>(doc.size());
-      out.write(reinterpret_cast<const char*>(doc.data()), static_cast<std::streamsize>(doc.size() * sizeof(int32_t)));
+      if (batch.repaired[k] && !stats.repaired++) stats.repaired_example = batch.where[k];
+      const int64_t label = batch.label[k];
+      staged[static_cast<size_t>(parts.next(label))]->append(doc, label);
+      stats.tokens += static_cast<int64_t>(doc.size());
     }
     ids.clear();  // not kept alive while the next batch's text is read
     return true;
   });
-  out.close();
-  if (!out) throw Error("cannot write the staging file", staging, "check the free space of the output directory");
-  stats.tokens = start[n];
+  for (auto& split : staged) split->finish();
   return stats;
 }
 
 }  // namespace
 
 core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions& o, std::vector<std::string>& written) {
-  const std::vector<int64_t>& labels = source.labels();
   const int64_t classes = static_cast<int64_t>(source.class_names().size());
-  SplitIndices split = stratified_split(labels, classes, o.val_fraction, o.test_fraction, o.seed);
-  if (split.train.empty()) {
+  const SplitSelector parts(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
+  if (parts.total(Part::kTrain) == 0) {
     throw Error("no training documents remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
   }
 
   // 1. The tokenizer, from the words of a bounded sample of train documents only.
   TokenizerSample sample;
-  const std::string model = train_on_sample(source, split.train, o, sample);
+  const std::string model = train_on_sample(source, o, sample);
   const std::string model_path = (fs::path(o.output) / kTokenizerFile).string();
   written.push_back(model_path);
   core::write_file_atomically(model_path, model);
   const Tokenizer tokenizer = Tokenizer::from_model(model);
   spdlog::info("tokenizer: {} pieces, trained in {:.2f} s", tokenizer.size(), sample.train_seconds);
 
-  // 2. Every document encoded once, in source order, into a staging file the shards then gather from.
-  StagingFile staging{(fs::path(o.output) / ".tokens.staging").string()};
-  std::vector<int64_t> start;
-  const EncodeStats stats = encode_all(source, tokenizer, o, staging.path, start);
+  // 2. Every document encoded once, in source order, into its split's staging files.
+  std::vector<std::unique_ptr<StagedSplit>> staged;
+  for (Part part : {Part::kTrain, Part::kVal, Part::kTest}) {
+    staged.push_back(std::make_unique<StagedSplit>(o.output, part_name(part)));
+  }
+  const EncodeStats stats = encode_all(source, tokenizer, o, staged);
 
   core::Manifest m;
   m.task = "text_classification";
@@ -172,7 +248,7 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
   m.fields = {{"tokens", "int32", {-1}}, {"label", "int64", {}}};
   m.class_names = source.class_names();
   const SkippedDocuments& skipped = source.skipped();
-  const int64_t n = static_cast<int64_t>(labels.size());
+  const int64_t n = source.documents();
   m.extra = {{"input", fs::absolute(o.input).string()},
              {"seed", o.seed},
              {"shards", o.shards},
@@ -218,19 +294,16 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
   spdlog::info("{} documents, {} tokens ({:.1f} per document), {} truncated to --max-tokens {}", n, stats.tokens,
                static_cast<double>(stats.tokens) / n, stats.truncated, o.max_tokens);
 
-  // 3. Shards: each split in its seeded order, ids gathered from the staging file in bounded chunks.
-  std::ifstream in(staging.path, std::ios::binary);
-  const std::vector<std::pair<std::string, std::vector<int64_t>>> splits = {
-      {"train", split.train}, {"val", split.val}, {"test", split.test}};
-  const int64_t train_samples = static_cast<int64_t>(split.train.size());
+  // 3. Shards: each split in its seeded order, documents gathered from its staging files in bounded chunks.
+  const int64_t train_samples = staged[0]->documents();
   std::vector<int32_t> values;
   std::vector<int64_t> lengths, chunk_labels;
-  for (size_t s = 0; s < splits.size(); ++s) {
-    std::vector<int64_t> order = splits[s].second;
-    if (order.empty()) continue;
-    shuffle_split(order, o.seed, s);
-    const std::string& name = splits[s].first;
-    const int64_t rows = static_cast<int64_t>(order.size());
+  for (size_t s = 0; s < staged.size(); ++s) {
+    StagedSplit& split = *staged[s];
+    const int64_t rows = split.documents();
+    if (rows == 0) continue;
+    const SplitOrder order(rows, o.seed, s);
+    const std::string name = part_name(static_cast<Part>(s));
     const int64_t shards = split_shard_count(o, rows, train_samples, s == 0);
     core::SplitInfo info{name, rows, {}};
     std::vector<int64_t> counts(static_cast<size_t>(classes), 0);
@@ -244,16 +317,11 @@ core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions
         lengths.clear();
         chunk_labels.clear();
         for (; i < end && (lengths.empty() || static_cast<int64_t>(values.size()) < kShardChunkTokens); ++i) {
-          const size_t doc = static_cast<size_t>(order[i]);
-          const int64_t length = start[doc + 1] - start[doc];
-          const size_t at = values.size();
-          values.resize(at + static_cast<size_t>(length));
-          in.seekg(start[doc] * static_cast<int64_t>(sizeof(int32_t)));
-          in.read(reinterpret_cast<char*>(values.data() + at), length * static_cast<int64_t>(sizeof(int32_t)));
-          if (!in) throw Error("cannot read back the staging file", staging.path, "check the output directory's disk");
-          lengths.push_back(length);
-          chunk_labels.push_back(labels[doc]);
-          ++counts[static_cast<size_t>(labels[doc])];
+          const size_t before = values.size();
+          const int64_t label = split.gather(order.index_at(i), values);
+          lengths.push_back(static_cast<int64_t>(values.size() - before));
+          chunk_labels.push_back(label);
+          ++counts[static_cast<size_t>(label)];
         }
         const int64_t count = static_cast<int64_t>(lengths.size());
         writer.append_ragged("tokens", values.data(), lengths.data(), count);

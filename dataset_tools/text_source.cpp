@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
-#include <set>
+#include <string_view>
 
 #include "core/error.h"
 #include "dataset_tools/csv_reader.h"
@@ -74,13 +75,13 @@ std::vector<int64_t> sorted_ids(const std::vector<std::string>& names_by_first_s
 }
 
 // Every class must keep a usable document, and a classifier needs two of them.
-void check_classes(const std::vector<std::string>& class_names, const std::vector<int64_t>& labels,
+void check_classes(const std::vector<std::string>& class_names, const std::vector<int64_t>& class_sizes,
                    const std::string& input, const std::string& hint) {
-  if (labels.empty()) throw Error("no usable text document found", input, hint);
-  std::vector<int64_t> counts(class_names.size(), 0);
-  for (int64_t l : labels) ++counts[static_cast<size_t>(l)];
-  for (size_t c = 0; c < counts.size(); ++c) {
-    if (counts[c] == 0) {
+  int64_t documents = 0;
+  for (int64_t n : class_sizes) documents += n;
+  if (documents == 0) throw Error("no usable text document found", input, hint);
+  for (size_t c = 0; c < class_sizes.size(); ++c) {
+    if (class_sizes[c] == 0) {
       throw Error("class '" + class_names[c] + "' has no usable document (all empty or unreadable)", input, hint);
     }
   }
@@ -88,6 +89,11 @@ void check_classes(const std::vector<std::string>& class_names, const std::vecto
     throw Error("only one class, '" + class_names.front() + "'", input,
                 "a classifier needs at least two classes: one sub-folder (or label value) per class");
   }
+}
+
+Error changed_input(const std::string& where) {
+  return Error("the input changed while it was being converted", where,
+               "convert files nobody writes to, then run the conversion again");
 }
 
 class TextFolderSource : public TextSource {
@@ -116,62 +122,83 @@ class TextFolderSource : public TextSource {
       if (at == first_seen.end()) first_seen.push_back(name);
     }
     const std::vector<int64_t> id = sorted_ids(first_seen, class_names_);
+    class_sizes_.assign(class_names_.size(), 0);
 
     for (size_t f = 0; f < folders.size(); ++f) {
-      // Plain strings, not fs::path: a path keeps its parsed components, several times the memory per file.
-      std::vector<std::string> files;
-      for (const auto& entry : fs::directory_iterator(fs::path(o.input) / folders[f])) {
+      const Folder folder{(fs::path(o.input) / folders[f]).string(), id[class_of_folder[f]], documents()};
+      std::vector<std::string> files;  // names only; the folder's path is kept once
+      for (const auto& entry : fs::directory_iterator(folder.path)) {
         // A dangling link is kept so that it is reported as unreadable rather than silently missing.
         const bool file = entry.is_regular_file() || entry.is_symlink();
-        if (entry.path().filename().string()[0] != '.' && file) files.push_back(entry.path().string());
+        const std::string name = entry.path().filename().string();
+        if (name[0] != '.' && file) files.push_back(name);
       }
       std::sort(files.begin(), files.end());
-      for (const auto& file : files) {
+      for (const auto& name : files) {
+        const std::string path = folder.path + "/" + name;
         std::error_code ec;
-        const auto size = fs::file_size(file, ec);
-        if (ec || !std::ifstream(file, std::ios::binary)) {
-          if (!skipped_.unreadable++) skipped_.unreadable_example = file;
+        const auto size = fs::file_size(path, ec);
+        if (ec || !std::ifstream(path, std::ios::binary)) {
+          if (!skipped_.unreadable++) skipped_.unreadable_example = path;
         } else if (size == 0) {
-          if (!skipped_.empty++) skipped_.empty_example = file;
+          if (!skipped_.empty++) skipped_.empty_example = path;
         } else {
-          paths_.push_back(file);
-          sizes_.push_back(static_cast<int64_t>(size));
-          labels_.push_back(id[class_of_folder[f]]);
+          names_ += name;
+          name_end_.push_back(names_.size());
+          ++class_sizes_[static_cast<size_t>(folder.label)];
+          bytes_ += static_cast<int64_t>(size);
         }
       }
+      folders_.push_back(folder);
     }
-    check_classes(class_names_, labels_, o.input, "put non-empty, readable text files in every class folder");
+    names_.shrink_to_fit();
+    name_end_.shrink_to_fit();
+    check_classes(class_names_, class_sizes_, o.input, "put non-empty, readable text files in every class folder");
   }
 
   std::string kind() const override { return "text_folder"; }
   const std::vector<std::string>& class_names() const override { return class_names_; }
-  const std::vector<int64_t>& labels() const override { return labels_; }
-  const std::vector<int64_t>& sizes() const override { return sizes_; }
+  const std::vector<int64_t>& class_sizes() const override { return class_sizes_; }
+  int64_t bytes() const override { return bytes_; }
   const SkippedDocuments& skipped() const override { return skipped_; }
-  std::string describe(int64_t index) const override { return paths_[static_cast<size_t>(index)]; }
 
-  void read(const std::function<bool(int64_t)>& keep, int64_t batch_bytes,
+  void read(const std::function<bool(const DocumentRef&)>& keep, int64_t batch_bytes,
             const std::function<bool(TextBatch&)>& on_batch) const override {
     TextBatch batch;
-    const int64_t n = static_cast<int64_t>(paths_.size());
-    for (int64_t i = 0; i < n;) {
-      batch.clear();
-      int64_t bytes = 0;
-      for (; i < n && (batch.index.empty() || bytes < batch_bytes); ++i) {
-        if (!keep(i)) continue;
-        batch.index.push_back(i);
-        bytes += sizes_[static_cast<size_t>(i)];
-      }
-      if (batch.index.empty()) break;
+    const auto flush = [&] {
       const int64_t count = static_cast<int64_t>(batch.index.size());
       batch.text.resize(static_cast<size_t>(count));
       batch.repaired.resize(static_cast<size_t>(count));
       parallel_for(count, decode_threads(), [&](int64_t k) {
-        batch.text[k] = read_file(paths_[static_cast<size_t>(batch.index[k])]);
+        batch.text[k] = read_file(batch.where[k]);
         batch.repaired[k] = repair_utf8(batch.text[k]);
       });
-      if (!on_batch(batch)) return;
+      const bool more = on_batch(batch);
+      batch.clear();
+      return more;
+    };
+    const int64_t n = static_cast<int64_t>(name_end_.size());
+    int64_t bytes = 0;
+    size_t f = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      while (f + 1 < folders_.size() && folders_[f + 1].first <= i) ++f;
+      const size_t begin = i == 0 ? 0 : name_end_[static_cast<size_t>(i - 1)];
+      std::string path = folders_[f].path + "/" + names_.substr(begin, name_end_[static_cast<size_t>(i)] - begin);
+      std::error_code ec;
+      const auto size = fs::file_size(path, ec);
+      if (ec) throw changed_input(path);
+      const DocumentRef doc{i, folders_[f].label, static_cast<int64_t>(size)};
+      if (!keep(doc)) continue;
+      batch.index.push_back(i);
+      batch.label.push_back(doc.label);
+      batch.where.push_back(std::move(path));
+      bytes += doc.bytes;
+      if (bytes >= batch_bytes) {
+        if (!flush()) return;
+        bytes = 0;
+      }
     }
+    if (!batch.index.empty()) flush();
   }
 
  private:
@@ -198,9 +225,19 @@ class TextFolderSource : public TextSource {
     return mapped;
   }
 
+  // A class folder; its usable documents are [first, the next folder's first).
+  struct Folder {
+    std::string path;
+    int64_t label = 0;
+    int64_t first = 0;
+  };
   std::vector<std::string> class_names_;
-  std::vector<std::string> paths_;
-  std::vector<int64_t> labels_, sizes_;
+  std::vector<int64_t> class_sizes_;
+  int64_t bytes_ = 0;
+  std::vector<Folder> folders_;
+  // File names back to back, and where each ends: a path per document would be several times larger.
+  std::string names_;
+  std::vector<size_t> name_end_;
   SkippedDocuments skipped_;
 };
 
@@ -215,67 +252,70 @@ class TextCsvSource : public TextSource {
     text_ = column(fields, o.text_column, "--text-column", reader);
     label_ = column(fields, o.target, "--target", reader);
     if (text_ == label_) throw UsageError("--text-column and --target name the same column '" + o.target + "'");
-    std::map<std::string, size_t> seen;  // label value -> index in first_seen
-    std::vector<std::string> first_seen;
-    std::vector<size_t> raw_labels;
-    while (reader.next(fields)) {
-      if (fields.size() != columns_) {
-        throw Error("row has " + std::to_string(fields.size()) + " fields, the header has " + std::to_string(columns_),
+    std::map<std::string, int64_t, std::less<>> count_by_label;  // sorted by value: the class ids
+    std::vector<std::string_view> row;
+    while (reader.next(row)) {
+      if (row.size() != columns_) {
+        throw Error("row has " + std::to_string(row.size()) + " fields, the header has " + std::to_string(columns_),
                     reader.where(), "quote fields that contain commas, newlines or quotes (a quote inside is written \"\")");
       }
-      usable_.push_back(!fields[text_].empty());
-      if (fields[text_].empty()) {
+      if (row[text_].empty()) {
         if (!skipped_.empty++) skipped_.empty_example = reader.where();
         continue;
       }
-      if (fields[label_].empty()) {
+      if (row[label_].empty()) {
         throw Error("the label column '" + o.target + "' is empty", reader.where(), "give every row a label or remove it");
       }
-      auto [it, added] = seen.emplace(fields[label_], first_seen.size());
-      if (added) first_seen.push_back(fields[label_]);
-      raw_labels.push_back(it->second);
-      sizes_.push_back(static_cast<int64_t>(fields[text_].size()));
-      lines_.push_back(reader.line());
+      auto it = count_by_label.find(row[label_]);
+      if (it == count_by_label.end()) it = count_by_label.emplace(std::string(row[label_]), 0).first;
+      ++it->second;
+      bytes_ += static_cast<int64_t>(row[text_].size());
     }
-    const std::vector<int64_t> id = sorted_ids(first_seen, class_names_);
-    for (size_t raw : raw_labels) labels_.push_back(id[raw]);
-    check_classes(class_names_, labels_, o.input, "rows need a non-empty text and a label; check --text-column and --target");
+    for (const auto& [name, count] : count_by_label) {
+      label_id_.emplace(name, static_cast<int64_t>(class_names_.size()));
+      class_names_.push_back(name);
+      class_sizes_.push_back(count);
+    }
+    check_classes(class_names_, class_sizes_, o.input,
+                  "rows need a non-empty text and a label; check --text-column and --target");
   }
 
   std::string kind() const override { return "text_csv"; }
   const std::vector<std::string>& class_names() const override { return class_names_; }
-  const std::vector<int64_t>& labels() const override { return labels_; }
-  const std::vector<int64_t>& sizes() const override { return sizes_; }
+  const std::vector<int64_t>& class_sizes() const override { return class_sizes_; }
+  int64_t bytes() const override { return bytes_; }
   const SkippedDocuments& skipped() const override { return skipped_; }
-  std::string describe(int64_t index) const override {
-    return path_ + ":" + std::to_string(lines_[static_cast<size_t>(index)]);
-  }
 
-  // One sequential pass over the file: a CSV record's position is only known by reading up to it.
-  void read(const std::function<bool(int64_t)>& keep, int64_t batch_bytes,
+  // One sequential pass over the file: a CSV record's position is only known by reading up to it. The
+  // rows are checked as when the file was opened, so a changed file is an error, not a shifted dataset.
+  void read(const std::function<bool(const DocumentRef&)>& keep, int64_t batch_bytes,
             const std::function<bool(TextBatch&)>& on_batch) const override {
     CsvReader reader(path_);
-    std::vector<std::string> fields;
-    reader.next(fields);
+    std::vector<std::string_view> row;  // views into the reader's buffer: a kept text is copied once, to its size
+    reader.next(row);
     TextBatch batch;
+    const int64_t documents = this->documents();
     int64_t bytes = 0, document = 0;
-    for (size_t record = 0; reader.next(fields); ++record) {
-      if (record >= usable_.size() || fields.size() != columns_) {
-        throw Error("the file changed while it was being converted", reader.where(), "convert a file nobody writes to");
-      }
-      if (!usable_[record]) continue;
-      const int64_t i = document++;
-      if (!keep(i)) continue;
-      batch.index.push_back(i);
-      bytes += static_cast<int64_t>(fields[text_].size());
-      batch.repaired.push_back(repair_utf8(fields[text_]));
-      batch.text.push_back(std::move(fields[text_]));
+    while (reader.next(row)) {
+      if (row.size() != columns_) throw changed_input(reader.where());
+      if (row[text_].empty()) continue;
+      const auto label = label_id_.find(row[label_]);
+      if (label == label_id_.end() || document == documents) throw changed_input(reader.where());
+      const DocumentRef doc{document++, label->second, static_cast<int64_t>(row[text_].size())};
+      if (!keep(doc)) continue;
+      batch.index.push_back(doc.index);
+      batch.label.push_back(doc.label);
+      batch.where.push_back(reader.where());
+      batch.text.emplace_back(row[text_]);
+      batch.repaired.push_back(repair_utf8(batch.text.back()));
+      bytes += doc.bytes;
       if (bytes >= batch_bytes) {
         if (!on_batch(batch)) return;
         batch.clear();
         bytes = 0;
       }
     }
+    if (document != documents) throw changed_input(path_);
     if (!batch.index.empty()) on_batch(batch);
   }
 
@@ -294,9 +334,10 @@ class TextCsvSource : public TextSource {
 
   std::string path_;
   size_t columns_ = 0, text_ = 0, label_ = 0;
-  std::vector<bool> usable_;  // per data record
   std::vector<std::string> class_names_;
-  std::vector<int64_t> labels_, sizes_, lines_;
+  std::vector<int64_t> class_sizes_;
+  std::map<std::string, int64_t, std::less<>> label_id_;
+  int64_t bytes_ = 0;
   SkippedDocuments skipped_;
 };
 
@@ -325,6 +366,12 @@ bool repair_utf8(std::string& text) {
   }
   text = std::move(out);
   return true;
+}
+
+int64_t TextSource::documents() const {
+  int64_t n = 0;
+  for (int64_t size : class_sizes()) n += size;
+  return n;
 }
 
 bool is_text_source(const std::string& kind) { return kind == "text_folder" || kind == "text_csv"; }

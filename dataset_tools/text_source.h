@@ -14,15 +14,24 @@ namespace strike::data {
 // "caf\xe9" becomes "café"); valid UTF-8 is left alone. Returns true when anything was replaced.
 bool repair_utf8(std::string& text);
 
-// Documents read in one go: positions in the source's order, their text as valid UTF-8, and
-// whether the text needed repair_utf8.
+// One usable document as the source meets it, before its text is read.
+struct DocumentRef {
+  int64_t index = 0;  // position among the usable documents, in source order
+  int64_t label = 0;  // class id in [0, classes)
+  int64_t bytes = 0;  // raw size before decoding
+};
+
+// Documents read in one go, in source order: their index and label, their text as valid UTF-8,
+// whether the text needed repair_utf8, and where each came from (a file, or file:line) for messages.
 struct TextBatch {
-  std::vector<int64_t> index;
-  std::vector<std::string> text;
+  std::vector<int64_t> index, label;
+  std::vector<std::string> text, where;
   std::vector<char> repaired;
   void clear() {
     index.clear();
+    label.clear();
     text.clear();
+    where.clear();
     repaired.clear();
   }
 };
@@ -35,22 +44,24 @@ struct SkippedDocuments {
   std::string unreadable_example;
 };
 
+// A text source keeps per document at most its file name: labels, sizes and text are met again on
+// every read, so a conversion's memory does not grow with the corpus.
 class TextSource {
  public:
   virtual ~TextSource() = default;
   virtual std::string kind() const = 0;  // the manifest's "source": "text_folder", "text_csv"
   virtual const std::vector<std::string>& class_names() const = 0;
-  // Label of every usable document in the source's order; read() and describe() index into it.
-  virtual const std::vector<int64_t>& labels() const = 0;
-  // Raw size of every usable document in bytes (before decoding), known without reading it.
-  virtual const std::vector<int64_t>& sizes() const = 0;
+  // Usable documents per class, and their raw bytes in all.
+  virtual const std::vector<int64_t>& class_sizes() const = 0;
+  virtual int64_t bytes() const = 0;
   virtual const SkippedDocuments& skipped() const = 0;
-  // Streams the documents i with keep(i), in source order, in batches of about `batch_bytes`; only
-  // one batch is in memory at a time. Stops early when on_batch returns false.
-  virtual void read(const std::function<bool(int64_t)>& keep, int64_t batch_bytes,
+  // Streams the documents in source order: keep is called once for every usable document, in order,
+  // before its text is read; those it keeps are read in batches of about `batch_bytes` (one batch in
+  // memory at a time). Stops early when on_batch returns false. Throws Error when the input changed
+  // since it was opened.
+  virtual void read(const std::function<bool(const DocumentRef&)>& keep, int64_t batch_bytes,
                     const std::function<bool(TextBatch&)>& on_batch) const = 0;
-  // Names one document in messages: its file, or file:line.
-  virtual std::string describe(int64_t index) const = 0;
+  int64_t documents() const;  // usable documents
 };
 
 // True for the text sources ("text_folder", "text_csv").

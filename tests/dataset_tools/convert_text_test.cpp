@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "core/checksum.h"
@@ -296,6 +297,39 @@ TEST_F(TextFolder, RareWordsAreLeftOutOfTokenizerTraining) {
   EXPECT_GT(m.extra["tokenizer"]["pieces"].get<int64_t>(), 30);
 }
 
+TEST_F(TextFolder, ASampleLimitBelowOneDocumentStillTrainsOnOne) {
+  options_.tokenizer_sample = 1;
+  core::Manifest m = data::convert(options_);
+  EXPECT_EQ(m.extra["tokenizer"]["sample_documents"], 1);
+  EXPECT_GT(m.extra["tokenizer"]["pieces"].get<int64_t>(), 10);
+}
+
+// The source keeps file names only and meets sizes and labels again on every read, so a file that
+// goes away between the passes must stop the conversion rather than shift the dataset.
+TEST_F(TextFolder, AFileRemovedBetweenThePassesIsAnError) {
+  auto source = data::open_text_source(options_);
+  EXPECT_EQ(source->documents(), 63);  // the empty file and the dangling link are not usable
+  EXPECT_EQ(source->class_sizes(), (std::vector<int64_t>{42, 21}));
+  int64_t seen = 0;
+  source->read([](const data::DocumentRef& doc) { return doc.index % 2 == 0; }, 1, [&](data::TextBatch& batch) {
+    for (size_t k = 0; k < batch.index.size(); ++k) {
+      EXPECT_EQ(batch.index[k] % 2, 0);
+      EXPECT_EQ(batch.label[k], batch.where[k].find("/spam/") != std::string::npos ? 1 : 0) << batch.where[k];
+    }
+    seen += static_cast<int64_t>(batch.index.size());
+    return true;
+  });
+  EXPECT_EQ(seen, 32);
+  fs::remove(input_ / "spam/3.txt");
+  try {
+    source->read([](const data::DocumentRef&) { return true; }, 1 << 20, [](data::TextBatch&) { return true; });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("changed while it was being converted"), std::string::npos) << e.what();
+    EXPECT_NE(e.where().find("spam/3.txt"), std::string::npos) << e.where();
+  }
+}
+
 TEST_F(TextFolder, VerifyAndInspectHandleRaggedShards) {
   data::convert(options_);
   data::VerifyReport report = data::verify(options_.output);
@@ -441,6 +475,22 @@ TEST_F(TextCsv, OneLabelIsAnError) {
   std::ofstream(path_) << "label,text\nham,hello there\nham,another mail\n";
   std::string message = error_message(options_);
   EXPECT_NE(message.find("only one class, 'ham'"), std::string::npos) << message;
+}
+
+TEST_F(TextCsv, ARowChangedBetweenThePassesIsAnError) {
+  auto source = data::open_text_source(options_);
+  EXPECT_EQ(source->class_sizes(), (std::vector<int64_t>{20, 10}));
+  std::ifstream in(path_);
+  const std::string new_row_line = std::to_string(
+      std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n') + 1);
+  std::ofstream(path_, std::ios::app) << "100,eggs,a new label\n";
+  try {
+    source->read([](const data::DocumentRef&) { return true; }, 1 << 20, [](data::TextBatch&) { return true; });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("changed while it was being converted"), std::string::npos) << e.what();
+    EXPECT_NE(e.where().find("mail.csv:" + new_row_line), std::string::npos) << e.where();
+  }
 }
 
 }  // namespace
