@@ -50,15 +50,20 @@ for _, idx in df.groupby("y").indices.items():
     part[idx[nv:nv + nt]] = 2
 df["part"] = part
 
-# Tokenizer on a random sample of train documents: their words seen at least --tokenizer-min-count times
-# (every word when the rarer ones hold half the text), or their lines with --lines.
-train = df[df["part"] == 0].sample(frac=1.0, random_state=a.seed)
+# Tokenizer on a random sample of train documents, drawn as strike draws it (each train document, in order,
+# with the chance that makes the sample about --tokenizer-sample bytes, until it holds that many): their
+# words seen at least --tokenizer-min-count times (every word when the rarer ones hold half the text), or
+# their lines with --lines.
+train = df[df["part"] == 0]
+sizes = train["text"].map(lambda t: len(t.encode("utf-8"))).to_numpy()
+chance = min(1.0, a.tokenizer_sample / max(sizes.sum(), 1))
 sample, size = [], 0
-for text in train["text"]:
+for text, n, draw in zip(train["text"], sizes, rng.random(len(train))):
     if size >= a.tokenizer_sample:
         break
-    size += len(text.encode("utf-8"))
-    sample.append(text)
+    if draw < chance:
+        size += n
+        sample.append(text)
 if a.lines:
     rows = [l.rstrip() for text in sample for l in text.split("\n") if l.strip()]
     fmt = "text"
