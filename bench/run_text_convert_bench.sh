@@ -2,8 +2,8 @@
 # Text conversion benchmark: `strike data convert --source text_folder` on the SpamAssassin corpus (tokenizer
 # training and encoding included) against the same pipeline in Python (pandas, sentencepiece, h5py) in the
 # same run, against Python training sentencepiece on the sample's lines (the usual call, and strike's way
-# before it counted words), and strike's peak RSS on the corpus repeated 10x. Appends a section to
-# bench/RESULTS.md.
+# before it counted words), and strike's peak RSS on the corpus repeated 10x, as folders and as a CSV.
+# Replaces its section of bench/RESULTS.md.
 # Usage: bench/run_text_convert_bench.sh [BUILD_DIR]   (fetches the corpus with scripts/fetch-spamassassin.sh
 # unless STRIKE_SPAMASSASSIN_DIR names a copy)
 set -euo pipefail
@@ -43,6 +43,22 @@ mv "$work/ds1" "$work/ds"
 for name in strike python; do cp "$work/${name}1.time" "$work/$name.time"; cp "$work/${name}1.log" "$work/$name.log"; done
 measure lines "$python" "$here/text_convert_reference.py" "$corpus" "$work/py-lines" --seed 0 --lines
 measure strike10 "$build/bin/strike" data convert --source text_folder --input "$work/x10" --output "$work/ds10" --seed 0
+# The same corpus as a CSV (text, label), once and 10 times over: --source text_csv keeps nothing per row.
+"$python" - "$corpus" "$work" <<'PY'
+import csv, os, sys
+corpus, work = sys.argv[1], sys.argv[2]
+rows = [(open(os.path.join(corpus, c, f), "rb").read().decode("latin-1"), c)
+        for c in sorted(os.listdir(corpus)) for f in sorted(os.listdir(os.path.join(corpus, c)))]
+for name, times in (("corpus1.csv", 1), ("corpus10.csv", 10)):
+    with open(os.path.join(work, name), "w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out)
+        w.writerow(["text", "label"])
+        for _ in range(times):
+            w.writerows(rows)
+PY
+measure csv1 "$build/bin/strike" data convert --source text_csv --target label --input "$work/corpus1.csv" --output "$work/csv1" --seed 0
+measure csv10 "$build/bin/strike" data convert --source text_csv --target label --input "$work/corpus10.csv" --output "$work/csv10" --seed 0
+rm -f "$work/corpus1.csv" "$work/corpus10.csv"
 load_after="$(load_average)"
 
 docs="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['extra']['documents']['usable'])" "$work/ds/manifest.json")"
@@ -54,6 +70,8 @@ p_wall="$(median3 "$(wall python1)" "$(wall python2)" "$(wall python3)")"
 s_rounds="$(wall strike1) $(wall strike2) $(wall strike3)"; p_rounds="$(wall python1) $(wall python2) $(wall python3)"
 l_wall="$(wall lines)"; s10_wall="$(wall strike10)"
 s_rss="$(rss strike)"; p_rss="$(rss python)"; l_rss="$(rss lines)"; s10_rss="$(rss strike10)"
+c1_rss="$(rss csv1)"; c10_rss="$(rss csv10)"; c1_wall="$(wall csv1)"; c10_wall="$(wall csv10)"
+csv_growth="$(awk -v a="$c1_rss" -v b="$c10_rss" 'BEGIN{printf "%+.1f%%", 100*(b-a)/a}')"
 lines_speedup="$(awk -v a="$l_wall" -v b="$s_wall" 'BEGIN{printf "%.2f", a/b}')"
 speedup="$(awk -v a="$p_wall" -v b="$s_wall" 'BEGIN{printf "%.2f", a/b}')"
 met="$(awk -v s="$speedup" 'BEGIN{print (s >= 5 ? "met" : "not met")}')"
@@ -71,6 +89,7 @@ rest_speedup="$(awk -v a="$p_rest" -v b="$s_rest" 'BEGIN{printf "%.2f", a/b}')"
 date="$(date +%F)"
 commit="$(git -C "$here/.." rev-parse --short HEAD)"
 echo "strike $s_wall s ($s_rss KiB), python $p_wall s ($p_rss KiB): ${speedup}x; without training ${rest_speedup}x; python on lines $l_wall s: ${lines_speedup}x; 10x corpus: strike $s10_wall s, $s10_rss KiB ($growth)"
+echo "text_csv: 1x $c1_rss KiB, 10x $c10_rss KiB ($csv_growth)"
 
 section="$work/section.md"
 {
@@ -97,6 +116,7 @@ section="$work/section.md"
   echo "| strike without tokenizer training: $s_rest s (training $s_train s) | Python without it: $p_rest s (training $p_train s) | ${rest_speedup}× | 2-core Debian 12 CPU | $date |"
   echo "| strike peak RSS: $s_rss KiB | Python peak RSS: $p_rss KiB (on lines: $l_rss KiB) | $(awk -v a="$s_rss" -v b="$p_rss" 'BEGIN{printf "%.2f", a/b}')× | 2-core Debian 12 CPU | $date |"
   echo "| strike peak RSS, corpus 10x: $s10_rss KiB ($s10_wall s) | corpus 1x: $s_rss KiB | $growth | 2-core Debian 12 CPU | $date |"
+  echo "| strike peak RSS, the corpus as a CSV 10x (--source text_csv): $c10_rss KiB ($c10_wall s) | as a CSV 1x: $c1_rss KiB ($c1_wall s) | $csv_growth | 2-core Debian 12 CPU | $date |"
   echo
   echo "Against the same pipeline the bar cannot be met: both pipelines train with the same sentencepiece code on"
   echo "word tables of the same kind and size, so strike takes at least its training time ($s_train s) and the ratio is at most"

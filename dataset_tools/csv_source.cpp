@@ -2,10 +2,8 @@
 #include "dataset_tools/csv_source.h"
 
 #include <spdlog/spdlog.h>
-#include <stdlib.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +22,7 @@
 #include "dataset_tools/output_dir.h"
 #include "dataset_tools/parallel.h"
 #include "dataset_tools/split.h"
+#include "dataset_tools/staging_dir.h"
 
 namespace strike::data {
 
@@ -85,34 +84,6 @@ Header read_header(CsvReader& reader, const ConvertOptions& o) {
   h.data_line = reader.next_line();
   return h;
 }
-
-// A private directory under $TMPDIR for a conversion's staging files, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::error_code error;
-    const fs::path root = fs::temp_directory_path(error);
-    if (error) {
-      const char* tmpdir = std::getenv("TMPDIR");
-      throw Error("no temporary directory: " + error.message(), tmpdir ? tmpdir : "/tmp", kHint);
-    }
-    path_ = (root / "strike-csv-XXXXXX").string();
-    if (!mkdtemp(path_.data())) {
-      throw Error("cannot create a temporary directory: " + std::string(std::strerror(errno)), path_, kHint);
-    }
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  static constexpr const char* kHint = "set TMPDIR to a writable directory with about the CSV file's size free";
-  std::string path_;
-};
 
 // A staged row: the numeric columns' values as read (NaN = missing), the categorical columns' value ids
 // (-1 = missing), then the label; the median and std the numbers are encoded with, and which values are
@@ -211,9 +182,9 @@ std::vector<ColumnKind> column_kinds(const TextPass& pass, const Header& h, cons
 
 }  // namespace
 
-// The binary rows gathered in shard order (a TempDir holds the files), and how to encode them.
+// The binary rows gathered in shard order (in a staging directory), and how to encode them.
 struct StagedTable {
-  TempDir dir;
+  StagingDir dir{"strike-csv"};
   StagedRow layout{0, 0};
   std::unique_ptr<OrderedStaging> staging;  // in `dir`, so declared after it: removed before it
   std::vector<SplitPlace> places;           // train, val, test, one after another
