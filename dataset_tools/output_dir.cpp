@@ -51,7 +51,9 @@ void prepare_output_dir(const std::string& output, const std::string& input, boo
   if (ec) throw Error("cannot create the output directory: " + ec.message(), output, "check permissions");
   fs::remove(fs::path(output) / core::kManifestFile, ec);
   if (ec) throw Error("cannot remove the old manifest: " + ec.message(), output, "check permissions");
-  static const std::regex shard_name(R"((train|val|test)-\d{5}-of-\d{5}\.h5(\.tmp\..*)?)");
+  // Shards, their temporary names, and the staging files of a text conversion that was killed.
+  static const std::regex shard_name(
+      R"((train|val|test)-\d{5}-of-\d{5}\.h5(\.tmp\..*)?|\.(tokens|index)(\.(train|val|test))?\.staging)");
   for (const auto& entry : fs::directory_iterator(output)) {
     if (entry.is_regular_file() && std::regex_match(entry.path().filename().string(), shard_name)) {
       fs::remove(entry.path(), ec);

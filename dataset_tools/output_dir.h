@@ -12,7 +12,7 @@ void check_output_dir(const std::string& output, const std::string& input, bool 
 
 // Creates `output` if needed. A non-empty directory is refused with a UsageError unless `overwrite`,
 // in which case its manifest.json is removed first (so it stops looking complete) and then every
-// file named like a shard; other files are left alone. `input` must not contain `output`.
+// file named like a shard or a text conversion's staging file; other files are left alone. `input` must not contain `output`.
 void prepare_output_dir(const std::string& output, const std::string& input, bool overwrite);
 
 }  // namespace strike::data

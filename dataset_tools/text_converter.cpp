@@ -50,13 +50,19 @@ TrainingWords choose_training_words(const WordCounts& counts, int64_t min_count)
   return {counts.at_least(min_count), min_count};
 }
 
+// Picks each document's split as the documents stream past in source order, from the class sizes alone.
+// Every pass builds its own from here, so that every pass sees the same split.
+SplitSelector split_selector(const TextSource& source, const ConvertOptions& o) {
+  return SplitSelector(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
+}
+
 // Picks the tokenizer sample as the documents stream past: each train document joins with the same
 // seeded chance, sized so the sample comes to about --tokenizer-sample bytes, until it holds that many.
 // Nothing per document is kept, and the sample mixes every class whatever order the source lists them in.
 class SampleChooser {
  public:
   SampleChooser(const TextSource& source, const ConvertOptions& o)
-      : parts_(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed),
+      : parts_(split_selector(source, o)),
         key_(core::derive_seed({o.seed, kSampleStream})),
         limit_(o.tokenizer_sample) {
     const double train_bytes = static_cast<double>(source.bytes()) * static_cast<double>(parts_.total(Part::kTrain)) /
@@ -65,9 +71,14 @@ class SampleChooser {
   }
   bool operator()(const DocumentRef& doc) {
     if (parts_.next(doc.label) != Part::kTrain || full()) return false;
+    const bool last = ++train_seen_ == parts_.total(Part::kTrain);
     const uint64_t bits = core::mix64(key_ ^ core::mix64(static_cast<uint64_t>(doc.index)));
-    if (static_cast<double>(bits >> 11) * 0x1.0p-53 >= chance_) return false;  // a uniform draw in [0, 1)
+    const bool drawn = static_cast<double>(bits >> 11) * 0x1.0p-53 < chance_;  // a uniform draw in [0, 1)
+    // With a chance of a few documents in all, none may be drawn: the last train document then joins,
+    // so that the tokenizer always has text to learn from.
+    if (!drawn && !(last && documents_ == 0)) return false;
     bytes_ += doc.bytes;
+    ++documents_;
     return true;
   }
   bool full() const { return bytes_ >= limit_; }
@@ -75,7 +86,7 @@ class SampleChooser {
  private:
   SplitSelector parts_;
   uint64_t key_;
-  int64_t limit_, bytes_ = 0;
+  int64_t limit_, bytes_ = 0, documents_ = 0, train_seen_ = 0;
   double chance_ = 1;
 };
 
@@ -91,21 +102,14 @@ struct TokenizerSample {
 std::string train_on_sample(const TextSource& source, const ConvertOptions& o, TokenizerSample& sample) {
   WordCounts counts;
   SampleChooser choose(source, o);
-  const auto count = [&](TextBatch& batch) {
+  // Batches no larger than the sample, so that the one that fills it is handed over at once and the
+  // rest of the input is not read.
+  source.read(std::ref(choose), std::min(kBatchBytes, o.tokenizer_sample), [&](TextBatch& batch) {
     counts.add(batch.text, decode_threads());
     for (const auto& text : batch.text) sample.bytes += static_cast<int64_t>(text.size());
     sample.documents += static_cast<int64_t>(batch.index.size());
     return !choose.full();
-  };
-  source.read(std::ref(choose), kBatchBytes, count);
-  if (sample.documents == 0) {  // a limit far below one document's size: the first train document alone
-    SplitSelector parts(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
-    bool taken = false;
-    const auto first_train = [&](const DocumentRef& doc) {
-      return parts.next(doc.label) == Part::kTrain && !std::exchange(taken, true);
-    };
-    source.read(first_train, kBatchBytes, count);
-  }
+  });
   const auto start = std::chrono::steady_clock::now();
   const TrainingWords words = choose_training_words(counts, o.tokenizer_min_count);
   sample.words = counts.distinct();
@@ -129,10 +133,15 @@ class StagedSplit {
  public:
   StagedSplit(const std::string& dir, const std::string& name)
       : ids_path_((fs::path(dir) / (".tokens." + name + ".staging")).string()),
-        index_path_((fs::path(dir) / (".index." + name + ".staging")).string()),
-        ids_(ids_path_, std::ios::binary | std::ios::trunc),
-        index_(index_path_, std::ios::binary | std::ios::trunc) {
-    if (!ids_ || !index_) throw Error("cannot write the staging file", ids_path_, "check that the output directory is writable");
+        index_path_((fs::path(dir) / (".index." + name + ".staging")).string()) {
+    ids_.open(ids_path_, std::ios::binary | std::ios::trunc);
+    if (!ids_) throw Error("cannot write the staging file", ids_path_, "check that the output directory is writable");
+    index_.open(index_path_, std::ios::binary | std::ios::trunc);
+    if (!index_) {
+      ids_.close();
+      std::remove(ids_path_.c_str());
+      throw Error("cannot write the staging file", index_path_, "check that the output directory is writable");
+    }
   }
   ~StagedSplit() {
     ids_.close();
@@ -154,16 +163,22 @@ class StagedSplit {
   void finish() {
     ids_.close();
     index_.close();
-    if (!ids_ || !index_) throw Error("cannot write the staging file", ids_path_, "check the free space of the output directory");
+    constexpr const char* kHint = "check the free space of the output directory";
+    if (!ids_) throw Error("cannot write the staging file", ids_path_, kHint);
+    if (!index_) throw Error("cannot write the staging file", index_path_, kHint);
     ids_in_.open(ids_path_, std::ios::binary);
     index_in_.open(index_path_, std::ios::binary);
+    if (!ids_in_ || !index_in_) throw Error("cannot read back the staging file", ids_path_, "check the output directory's disk");
   }
   int64_t documents() const { return documents_; }
   // Appends document i's ids (i-th appended) to `values` and returns its label.
   int64_t gather(int64_t i, std::vector<int32_t>& values) {
-    Record record;
+    Record record{};
     index_in_.seekg(i * static_cast<int64_t>(sizeof record));
     index_in_.read(reinterpret_cast<char*>(&record), sizeof record);
+    if (!index_in_ || record.first < 0 || record.length < 0 || record.first + record.length > tokens_) {
+      throw Error("cannot read back the staging file", index_path_, "check the output directory's disk");
+    }
     const size_t at = values.size();
     values.resize(at + static_cast<size_t>(record.length));
     ids_in_.seekg(record.first * static_cast<int64_t>(sizeof(int32_t)));
@@ -192,7 +207,7 @@ struct EncodeStats {
 EncodeStats encode_all(const TextSource& source, const Tokenizer& tokenizer, const ConvertOptions& o,
                        std::vector<std::unique_ptr<StagedSplit>>& staged) {
   EncodeStats stats;
-  SplitSelector parts(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
+  SplitSelector parts = split_selector(source, o);
   std::vector<std::vector<int32_t>> ids;
   source.read([](const DocumentRef&) { return true; }, kBatchBytes, [&](TextBatch& batch) {
     const int64_t count = static_cast<int64_t>(batch.index.size());
@@ -221,8 +236,7 @@ EncodeStats encode_all(const TextSource& source, const Tokenizer& tokenizer, con
 
 core::Manifest write_text_dataset(const TextSource& source, const ConvertOptions& o, std::vector<std::string>& written) {
   const int64_t classes = static_cast<int64_t>(source.class_names().size());
-  const SplitSelector parts(source.class_sizes(), o.val_fraction, o.test_fraction, o.seed);
-  if (parts.total(Part::kTrain) == 0) {
+  if (split_selector(source, o).total(Part::kTrain) == 0) {
     throw Error("no training documents remain after carving val/test", o.input, "lower --val-fraction/--test-fraction");
   }
 

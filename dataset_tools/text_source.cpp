@@ -287,7 +287,8 @@ class TextCsvSource : public TextSource {
   const SkippedDocuments& skipped() const override { return skipped_; }
 
   // One sequential pass over the file: a CSV record's position is only known by reading up to it. The
-  // rows are checked as when the file was opened, so a changed file is an error, not a shifted dataset.
+  // rows and class sizes are checked against what opening the file counted, so a file that gained,
+  // lost or relabelled rows is an error, not a shifted dataset (rows that trade labels go unnoticed).
   void read(const std::function<bool(const DocumentRef&)>& keep, int64_t batch_bytes,
             const std::function<bool(TextBatch&)>& on_batch) const override {
     CsvReader reader(path_);
@@ -296,11 +297,14 @@ class TextCsvSource : public TextSource {
     TextBatch batch;
     const int64_t documents = this->documents();
     int64_t bytes = 0, document = 0;
+    std::vector<int64_t> seen(class_sizes_.size(), 0);  // per class: more than when opened means a changed file
     while (reader.next(row)) {
       if (row.size() != columns_) throw changed_input(reader.where());
       if (row[text_].empty()) continue;
       const auto label = label_id_.find(row[label_]);
       if (label == label_id_.end() || document == documents) throw changed_input(reader.where());
+      const size_t c = static_cast<size_t>(label->second);
+      if (++seen[c] > class_sizes_[c]) throw changed_input(reader.where());
       const DocumentRef doc{document++, label->second, static_cast<int64_t>(row[text_].size())};
       if (!keep(doc)) continue;
       batch.index.push_back(doc.index);

@@ -159,10 +159,12 @@ TEST_F(ConvertIdx, RefusesNonEmptyOutputWithoutOverwrite) {
   }
   // --overwrite replaces the dataset but keeps files strike did not write.
   test::write_bytes(options_.output + "/notes.txt", {'h', 'i'});
+  test::write_bytes(options_.output + "/.index.val.staging", {0, 0});  // left by a killed text conversion
   options_.overwrite = true;
   options_.shards = 2;
   core::Manifest m = data::convert(options_);
   EXPECT_TRUE(fs::exists(options_.output + "/notes.txt"));
+  EXPECT_FALSE(fs::exists(options_.output + "/.index.val.staging"));
   EXPECT_FALSE(fs::exists(options_.output + "/train-00000-of-00003.h5"));
   EXPECT_TRUE(fs::exists(options_.output + "/train-00000-of-00002.h5"));
 }

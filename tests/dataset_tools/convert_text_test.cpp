@@ -491,6 +491,18 @@ TEST_F(TextCsv, ARowChangedBetweenThePassesIsAnError) {
     EXPECT_NE(std::string(e.what()).find("changed while it was being converted"), std::string::npos) << e.what();
     EXPECT_NE(e.where().find("mail.csv:" + new_row_line), std::string::npos) << e.where();
   }
+  // A row relabelled with a class that exists: that class now has more rows than were counted.
+  source = data::open_text_source(options_);
+  std::ifstream original(path_);
+  std::string text((std::istreambuf_iterator<char>(original)), std::istreambuf_iterator<char>());
+  text.replace(text.find("\n0,spam,"), 8, "\n0,ham,");
+  std::ofstream(path_, std::ios::trunc) << text;
+  try {
+    source->read([](const data::DocumentRef&) { return true; }, 1 << 20, [](data::TextBatch&) { return true; });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("changed while it was being converted"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
