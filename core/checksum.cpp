@@ -20,13 +20,18 @@ std::string format_crc(uLong crc) {
 }
 }  // namespace
 
-std::string file_checksum(const std::string& path) {
+std::string file_checksum(const std::string& path, const std::function<void(int64_t)>& on_read) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) throw Error("cannot open file to checksum it", path, "check that it exists and is readable");
   std::vector<unsigned char> buffer(4 << 20);
   uLong crc = crc32(0L, Z_NULL, 0);
+  int64_t done = 0;
   size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), file.get())) > 0) {
+    crc = crc32(crc, buffer.data(), static_cast<uInt>(n));
+    done += static_cast<int64_t>(n);
+    if (on_read) on_read(done);
+  }
   if (std::ferror(file.get())) throw Error("read error while checksumming", path);
   return format_crc(crc);
 }

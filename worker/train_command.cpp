@@ -218,7 +218,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
   if (comm.rank() == 0) run_dir.write_config(config);
   spdlog::info("run directory {}", fs::absolute(o.output).string());
 
-  // Each rank checksums its share of the shards the run reads, and the loaders trust them. Each shard
+  // Each rank checksums its share of the shards the run reads, and the loaders trust them. Every 4 MiB
   // counts as work for the launcher: verifying a large dataset can take longer than --stall-timeout.
   if (o.verify_data) {
     const core::Manifest m = core::Manifest::load(o.data);
@@ -227,7 +227,7 @@ int run_train(TrainCommandOptions o, const CLI::App& app, Communicator& comm, co
       if (m.has_split(name) && (o.test || std::string(name) != "test")) splits.push_back(name);
     }
     verify_shards(o.data, m, splits, comm, [&](int64_t done, int64_t mine) {
-      if (reporter) reporter->set_position("verify", 0, o.trainer.epochs, 0, done, mine);
+      if (reporter) reporter->set_position("verify MiB", 0, o.trainer.epochs, 0, done, mine);
     });
   }
   DataLoader train(o.data, "train", comm.rank(), comm.size(), loader_options(o, true));

@@ -1,6 +1,7 @@
 // verify_shards: each rank checksums its share of the shards, then the ranks agree on the outcome.
 #include "worker/verify_shards.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/checksum.h"
@@ -19,18 +20,29 @@ void verify_shards(const std::string& dir, const core::Manifest& manifest, const
     }
   }
   const int64_t n = static_cast<int64_t>(paths.size());
-  const int64_t mine = n > comm.rank() ? (n - comm.rank() + comm.size() - 1) / comm.size() : 0;
+  // This rank's share in MiB, the unit of progress: one shard can take longer than the stall timeout.
+  constexpr int64_t kMiB = int64_t{1} << 20;
+  int64_t mine = 0;
+  for (int64_t k = comm.rank(); k < n; k += comm.size()) {
+    std::error_code unknown;  // an unreadable shard fails below, with its own message
+    const auto bytes = std::filesystem::file_size(paths[k], unknown);
+    if (!unknown) mine += (static_cast<int64_t>(bytes) + kMiB - 1) / kMiB;
+  }
   // Nothing may throw between here and the all-reduce, or the other ranks would wait for this one forever.
   std::string problem, where;
-  int64_t done = 0;
+  int64_t before = 0;  // MiB of this rank's earlier shards
   for (int64_t k = comm.rank(); k < n && problem.empty(); k += comm.size()) {
     try {
-      const std::string actual = core::file_checksum(paths[k]);
+      int64_t shard_mib = 0;
+      const std::string actual = core::file_checksum(paths[k], [&](int64_t bytes) {
+        shard_mib = (bytes + kMiB - 1) / kMiB;
+        if (on_checked) on_checked(std::min(before + shard_mib, mine), mine);
+      });
+      before += shard_mib;
       if (actual != expected[k]) {
         problem = "shard checksum " + actual + " does not match the manifest's " + expected[k];
         where = paths[k];
       }
-      if (on_checked) on_checked(++done, mine);
     } catch (const std::exception& e) {
       problem = e.what();
       where = paths[k];
