@@ -1,21 +1,14 @@
-// posix_spawn-based child processes with signal forwarding.
+// The ranks' child processes, and signal forwarding while one runs.
 #include "launcher/spawn.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <signal.h>
 
 #include <atomic>
-#include <cerrno>
-#include <csignal>
 #include <cstring>
 #include <filesystem>
 
 #include "core/env.h"
 #include "core/error.h"
-
-extern char** environ;
 
 namespace strike::launcher {
 
@@ -45,56 +38,16 @@ std::string worker_path() {
 }
 
 Child start_child(const std::vector<std::string>& argv, bool capture_output) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  if (capture_output && (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)) {
-    const std::string reason = std::strerror(errno);
-    for (int fd : {out[0], out[1]}) {
-      if (fd >= 0) ::close(fd);
-    }
-    throw Error("cannot create pipes for a child's output: " + reason, argv[0]);
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (capture_output) {
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
-  }
-  // The child gets stdin, stdout and stderr only: not the launcher's listening socket, its
-  // connections to ranks or its event log (Asio does not mark them close-on-exec).
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  // The child gets its own process group, so a terminal's Ctrl-C reaches it once (forwarded by
-  // us) rather than twice; a second SIGINT would make it stop without saving.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
+  // Its own process group: a terminal's Ctrl-C reaches it once (forwarded by us) rather than twice; a
+  // second SIGINT would make it stop without saving.
+  core::SpawnOptions options;
+  options.output = capture_output ? core::SpawnOptions::Output::kSeparate : core::SpawnOptions::Output::kInherit;
+  options.own_process_group = true;
   Child child;
-  int rc = posix_spawn(&child.pid, args[0], &actions, &attr, args.data(), environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  if (capture_output) {
-    ::close(out[1]);
-    ::close(err[1]);
-    child.out_fd = out[0];
-    child.err_fd = err[0];
-  }
-  if (rc != 0) {
-    if (capture_output) {
-      ::close(out[0]);
-      ::close(err[0]);
-    }
+  if (const int rc = core::spawn(argv, options, child)) {
     throw Error(std::string("cannot start process: ") + std::strerror(rc), argv[0]);
   }
   return child;
-}
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return kExitError;
 }
 
 int run_child(const std::vector<std::string>& argv) {
@@ -105,13 +58,11 @@ int run_child(const std::vector<std::string>& argv) {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  const int code = core::wait_for_exit(pid);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   child_pid.store(-1);
-  return exit_code_of(status);
+  return code;
 }
 
 }  // namespace strike::launcher

@@ -1,11 +1,10 @@
 // `strike slurm`: writing and submitting sbatch scripts, and wrapping squeue, sacct, scancel and job logs.
 #include "slurm/slurm_commands.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,10 +13,9 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/fs.h"
+#include "core/process.h"
 #include "slurm/sbatch_script.h"
 #include "worker/train_command.h"
-
-extern char** environ;
 
 namespace strike::slurm {
 
@@ -32,36 +30,23 @@ struct Captured {
 
 // Runs `argv` (found on PATH) and collects what it prints.
 Captured run_program(const std::vector<std::string>& argv) {
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error("cannot create a pipe", argv[0]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  if (rc != 0) {
-    ::close(pipe_fds[0]);
+  core::SpawnOptions options;
+  options.output = core::SpawnOptions::Output::kMerged;
+  options.search_path = true;
+  core::Child child;
+  if (const int rc = core::spawn(argv, options, child)) {
     throw Error(argv[0] + std::string(" is not available: ") + std::strerror(rc), "",
                 "run this inside a Slurm cluster (its client commands on PATH)");
   }
   Captured result;
   char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) != 0;) {
+  for (ssize_t n; (n = ::read(child.out_fd, buffer, sizeof buffer)) != 0;) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) break;
     result.out.append(buffer, static_cast<size_t>(n));
   }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  ::close(child.out_fd);
+  result.code = core::wait_for_exit(child.pid);
   return result;
 }
 
