@@ -168,7 +168,8 @@ class StagedSplit {
     if (!index_) throw Error("cannot write the staging file", index_path_, kHint);
     ids_in_.open(ids_path_, std::ios::binary);
     index_in_.open(index_path_, std::ios::binary);
-    if (!ids_in_ || !index_in_) throw Error("cannot read back the staging file", ids_path_, "check the output directory's disk");
+    if (!ids_in_) throw unreadable(ids_path_);
+    if (!index_in_) throw unreadable(index_path_);
   }
   int64_t documents() const { return documents_; }
   // Appends document i's ids (i-th appended) to `values` and returns its label.
@@ -177,17 +178,21 @@ class StagedSplit {
     index_in_.seekg(i * static_cast<int64_t>(sizeof record));
     index_in_.read(reinterpret_cast<char*>(&record), sizeof record);
     if (!index_in_ || record.first < 0 || record.length < 0 || record.first + record.length > tokens_) {
-      throw Error("cannot read back the staging file", index_path_, "check the output directory's disk");
+      throw unreadable(index_path_);
     }
     const size_t at = values.size();
     values.resize(at + static_cast<size_t>(record.length));
     ids_in_.seekg(record.first * static_cast<int64_t>(sizeof(int32_t)));
     ids_in_.read(reinterpret_cast<char*>(values.data() + at), record.length * static_cast<int64_t>(sizeof(int32_t)));
-    if (!index_in_ || !ids_in_) throw Error("cannot read back the staging file", ids_path_, "check the output directory's disk");
+    if (!ids_in_) throw unreadable(ids_path_);
     return record.label;
   }
 
  private:
+  static Error unreadable(const std::string& path) {
+    return Error("cannot read back the staging file", path, "check the output directory's disk");
+  }
+
   struct Record {
     int64_t first, length, label;
   };

@@ -26,7 +26,8 @@ torch::Tensor gather_rows(Communicator& comm, const torch::Tensor& local) {
 void KnnMonitor::score(const std::function<torch::Tensor(Batch&)>& embed, Communicator& comm, torch::Device device,
                        const std::vector<torch::Tensor>& embeddings, const std::vector<torch::Tensor>& labels,
                        std::map<std::string, double>& values) {
-  // Scored in float32 outside any autocast, like `strike eval`. Labels travel as a float column beside the embedding (exact below 2^24 classes): one gather, not two.
+  // Scored in float32 outside any autocast, like `strike eval`. Labels travel as a float column beside
+  // the embedding (exact below 2^24 classes): one gather, not two.
   auto with_labels = [](const torch::Tensor& e, const torch::Tensor& l) {
     return torch::cat({e.to(torch::kCPU, torch::kFloat32), l.to(torch::kCPU, torch::kFloat32).unsqueeze(1)}, 1);
   };
