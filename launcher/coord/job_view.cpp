@@ -102,12 +102,22 @@ void JobView::update(const JobSnapshot& s) {
     return;
   }
   // Plain: a line each time the job passes a multiple of plain_every steps, and at each phase's end.
+  if (unprinted_ && (s.phase != unprinted_->phase || s.epoch != unprinted_->epoch)) {
+    emit(STDERR_FILENO, describe(*unprinted_) + "\n");  // that phase ended between two updates
+    plain_phase_ = unprinted_->phase;
+    plain_epoch_ = unprinted_->epoch;
+    plain_step_ = unprinted_->phase_step;
+  }
+  unprinted_.reset();
   const bool new_phase = s.phase != plain_phase_ || s.epoch != plain_epoch_;
   const int64_t every = std::max<int64_t>(options_.plain_every, 1);
   const bool due = new_phase ? s.phase_step >= every || s.phase_step == s.phase_steps
                              : s.phase_step / every > plain_step_ / every ||
                                    (s.phase_step == s.phase_steps && plain_step_ != s.phase_steps);
-  if (!due) return;
+  if (!due) {
+    unprinted_ = s;
+    return;
+  }
   plain_phase_ = s.phase;
   plain_epoch_ = s.epoch;
   plain_step_ = s.phase_step;

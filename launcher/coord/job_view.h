@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -19,7 +20,8 @@ namespace strike::launcher {
 class JobView {
  public:
   // `options.mode`: bar, plain, none, or auto (bar when stderr is a terminal); plain lines come
-  // every `options.plain_every` steps of a phase and at its end.
+  // every `options.plain_every` steps of a phase and at its end (its last state seen, when the updates
+  // missed its last step).
   explicit JobView(worker::ProgressOptions options);
   // Writes everything queued, then stops the writer.
   ~JobView();
@@ -49,6 +51,9 @@ class JobView {
   std::chrono::steady_clock::time_point last_draw_{};
   std::string plain_phase_;  // phase and epoch of the last plain line
   int64_t plain_epoch_ = -1, plain_step_ = -1;
+  // The latest snapshot that got no plain line: updates come every 100 ms, so a phase can end between
+  // two of them, and then its last state seen is its end line.
+  std::optional<JobSnapshot> unprinted_;
 
   mutable std::mutex mutex_;
   std::condition_variable wake_;
